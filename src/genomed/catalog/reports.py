@@ -1,0 +1,64 @@
+"""Clinical report versions: drafted by one person, signed by a second, then immutable.
+
+A correction is a new version that supersedes the old one; a signed version is never edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import func, select
+
+from genomed.access.purpose import Purpose
+from genomed.access.roles import Permission
+from genomed.catalog.cases import CaseState, case_by_reference
+from genomed.catalog.guard import authorize
+from genomed.catalog.models import Report
+from genomed.catalog.prescriptions import advance_and_audit
+from genomed.context import NodeContext
+from genomed.db.base import utcnow
+from genomed.errors import AccessDeniedError, InputError, NotFoundError, StateError
+
+
+def draft_report(ctx: NodeContext, actor: str, *, case_reference: str, conclusion: str) -> Report:
+    """Draft the next version of a case's report."""
+    if not conclusion.strip():
+        raise InputError("a report needs a conclusion")
+    with ctx.transaction() as session:
+        user = authorize(ctx, session, actor, Permission.DRAFT_REPORT, object_type="case",
+                         object_id=case_reference, purpose=Purpose.CARE)
+        case = case_by_reference(session, case_reference)
+        if case.state not in (CaseState.INTERPRETED.value, CaseState.REANALYSED.value):
+            raise StateError(f"case {case.reference} is {case.state}; a report is drafted once it is interpreted")
+        if session.scalar(select(Report.id).where(Report.prescription_id == case.id, Report.status == "draft")):
+            raise StateError(f"case {case.reference} already has a draft report; sign or amend it")
+        last = session.scalar(select(func.max(Report.version)).where(Report.prescription_id == case.id)) or 0
+        previous = session.scalar(select(Report.id).where(Report.prescription_id == case.id, Report.version == last))
+        report = Report(prescription_id=case.id, version=last + 1, status="draft", conclusion=conclusion.strip(),
+                        drafted_by=user.id, supersedes_id=previous)
+        session.add(report)
+        session.flush()
+        ctx.audit.record(session, actor=actor, action="report.draft", object_type="case", object_id=case.reference,
+                         purpose=Purpose.CARE, details={"report": report.id, "version": report.version})
+    return report
+
+
+def sign_report(ctx: NodeContext, actor: str, *, case_reference: str) -> Report:
+    """Sign the case's draft report; the signer must not be its author. The case becomes reported."""
+    with ctx.transaction() as session:
+        user = authorize(ctx, session, actor, Permission.SIGN_REPORT, object_type="case",
+                         object_id=case_reference, purpose=Purpose.CARE)
+        case = case_by_reference(session, case_reference)
+        report = session.scalar(select(Report).where(Report.prescription_id == case.id, Report.status == "draft"))
+        if report is None:
+            raise NotFoundError(f"case {case.reference} has no draft report to sign")
+        if report.drafted_by == user.id:
+            raise AccessDeniedError("a report must be signed by a second person, not by its author")
+        report.status, report.signed_by, report.signed_at = "signed", user.id, utcnow()
+        report.content_sha256 = hashlib.sha256(
+            f"{case.reference}|{report.version}|{report.conclusion}".encode()).hexdigest()
+        session.flush()
+        ctx.audit.record(session, actor=actor, action="report.sign", object_type="case", object_id=case.reference,
+                         purpose=Purpose.CARE, details={"report": report.id, "version": report.version})
+        advance_and_audit(ctx, session, actor, case, CaseState.REPORTED, user)
+    return report

@@ -1,0 +1,22 @@
+"""``genomed demo``: the demonstration journey, ending with a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from genomed.cli.common import console
+
+
+def demo(home: Annotated[Path, typer.Option("--home", help="Where to create the demo node.")] = Path("demo-node"),
+         fresh: Annotated[bool, typer.Option("--fresh", help="Delete an earlier demo node there first.")] = False
+         ) -> None:
+    """Create a demo node and walk it from patient inclusion to a signed report."""
+    from genomed.demo.journey import run_demo
+
+    summary = run_demo(home, fresh=fresh, say=lambda line: console.print(f"• {line}", highlight=False))
+    console.rule("summary")
+    for line in summary.lines:
+        console.print(line, highlight=False)

@@ -1,0 +1,1 @@
+"""The demonstration journey run by ``make demo``."""
