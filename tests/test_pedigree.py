@@ -150,6 +150,16 @@ def test_trios_look_parents_up_in_the_child_family_only() -> None:
     assert trios(records) == []
 
 
+def test_trios_need_both_parents_among_the_records() -> None:
+    # A subset of a family, as a caller might pass after filtering to the sequenced members.
+    records = [
+        PedRecord("F", "kid", "dad", "mum", "male", "affected"),
+        PedRecord("F", "dad", None, None, "male", "unaffected"),
+    ]
+    assert trios(records) == []
+    assert trios(list(reversed(records))) == []
+
+
 def test_founders_and_trios_accept_any_iterable() -> None:
     records = parse_ped(TRIO)
     assert trios(iter(records)) == trios(records)

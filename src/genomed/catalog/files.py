@@ -7,6 +7,7 @@ be written the encrypted file is discarded, so the two never disagree.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from enum import StrEnum
@@ -28,6 +29,7 @@ from genomed.context import NodeContext
 from genomed.errors import ConsentError, DuplicateError, InputError, NotFoundError
 from genomed.vault.store import VaultRecord
 
+LOG = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _VAULT_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -105,8 +107,11 @@ def _catalogue(ctx: NodeContext, actor: str, sample_label: str, record: VaultRec
             if kind is not FileKind.REPORT:
                 advance_and_audit(ctx, session, actor, sample.prescription, CaseState.SEQUENCED, user)
     except BaseException:
+        LOG.info("catalogue of vault file %s failed; discarding the encrypted copy", record.vault_id)
         ctx.vault.discard(record.vault_id)
         raise
+    LOG.info("stored %s (%s, %d bytes) for sample %s as vault file %s", stored.original_name, kind.value,
+             record.size, sample_label, record.vault_id)
     return stored
 
 

@@ -6,6 +6,8 @@ in a transaction of its own.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,10 +16,13 @@ from genomed.catalog.models import User
 from genomed.context import NodeContext
 from genomed.errors import AccessDeniedError
 
+LOG = logging.getLogger(__name__)
+
 
 def record_refusal(ctx: NodeContext, *, actor: str, action: str, object_type: str, object_id: str,
                    purpose: str, outcome: str, reason: str) -> None:
     """Audit a refused action in its own transaction, so the refusal outlives the rollback."""
+    LOG.info("refused %s by %s on %s:%s: %s", action, actor, object_type, object_id, reason)
     with ctx.transaction() as session:
         ctx.audit.record(session, actor=actor[:64] or "?", action=action, object_type=object_type,
                          object_id=object_id, purpose=purpose, outcome=outcome, details={"reason": reason[:500]})
@@ -38,4 +43,5 @@ def authorize(ctx: NodeContext, session: Session, username: str, permission: Per
         record_refusal(ctx, actor=username, action=permission.value, object_type=object_type,
                        object_id=object_id, purpose=purpose, outcome="denied", reason=reason)
         raise AccessDeniedError(reason)
+    LOG.debug("%s granted %s on %s:%s for %s", username, permission.value, object_type, object_id, purpose)
     return user

@@ -91,7 +91,9 @@ def read_secret_key(path: Path, passphrase: Callable[[], str] | None) -> bytes:
         raise
     except FileNotFoundError as exc:
         raise ConfigurationError(f"secret key file not found: {path}") from exc
-    except SystemExit as exc:  # crypt4gh exits the process on a wrong passphrase
+    except SystemExit as exc:  # crypt4gh exits the process on a wrong passphrase, and on any error in ask()
+        if isinstance(exc.__context__, CryptoKeyError):
+            raise exc.__context__ from None
         raise CryptoKeyError(f"wrong passphrase for secret key {path}") from exc
     except Exception as exc:
         raise CryptoKeyError(f"cannot read secret key {path}: {type(exc).__name__}") from exc
@@ -180,8 +182,11 @@ def load_node_keys(keys_dir: Path, passphrase: str | None) -> NodeKeys:
         raise ConfigurationError(f"pseudonymisation key not found: {wrapped_path}")
     clear = io.BytesIO()
     try:
-        with wrapped_path.open("rb") as handle:
-            c4gh_lib.decrypt([(0, secret, public)], handle, clear)
+        wrapped = wrapped_path.read_bytes()  # read here: lib.decrypt would swallow an OSError
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the pseudonymisation key {wrapped_path}: {exc.strerror}") from exc
+    try:
+        c4gh_lib.decrypt([(0, secret, public)], io.BytesIO(wrapped), clear)
     except Exception as exc:
         raise CryptoKeyError(f"cannot unwrap the pseudonymisation key {wrapped_path}: it was not "
                              "encrypted for this node key or is damaged") from exc

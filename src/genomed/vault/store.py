@@ -36,9 +36,9 @@ rather than calling :func:`crypt4gh.lib.decrypt`, because that function
 None of the functions called here is wrapped in ``exit_on_invalid_passphrase`` (only key parsing is,
 in :mod:`genomed.vault.keys`), so no ``SystemExit`` can come out of them.
 
-The library logs session keys and the node's secret key at DEBUG. :mod:`genomed.vault` pins its
-loggers to WARNING; this module also drops DEBUG records at the two loggers it drives, so key
-material stays out of the logs even if someone lowers those levels again. Nothing here logs keys.
+The library logs session keys and the node's secret key at DEBUG;
+:func:`genomed.logs.silence_key_logging_libraries` pins its loggers and filters their DEBUG records.
+Nothing here logs keys.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from genomed.errors import (
     IntegrityViolationError,
     NotFoundError,
 )
+from genomed.logs import silence_key_logging_libraries
 from genomed.vault.keys import NodeKeys
 
 Progress = Callable[[int], None]
@@ -84,44 +85,6 @@ SESSION_KEY_LEN = 32
 
 _VAULT_ID = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-# --------------------------------------------------------------------------------------------------
-# Keeping the library's DEBUG key dumps out of the logs
-# --------------------------------------------------------------------------------------------------
-
-class _DropDebug(logging.Filter):
-    """Refuses DEBUG records: crypt4gh writes session keys and secret keys at that level.
-
-    Also drops the library's ERROR line for each header packet our key does not open: that is the
-    normal case for a file with several recipients, and when no packet opens, the vault raises a
-    :class:`CryptoKeyError` that names the file instead.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno <= logging.DEBUG:
-            return False
-        expected_miss = str(record.msg).startswith("X25519 Packet Decryption failed")
-        return not (record.name == "crypt4gh.header" and expected_miss)
-
-
-_DROP_DEBUG = _DropDebug()
-
-
-def _guard_library_loggers() -> None:
-    """Attach the DEBUG-dropping filter to the crypt4gh loggers this module drives (idempotent).
-
-    A logger-level filter holds whatever level anyone later sets on the logger, unlike the level pin
-    in :func:`genomed.logs.silence_key_logging_libraries` (``caplog.set_level`` or a user's
-    ``logging.config`` can undo a level).
-    """
-    for name in ("crypt4gh.lib", "crypt4gh.header"):
-        logger = logging.getLogger(name)
-        if _DROP_DEBUG not in logger.filters:
-            logger.addFilter(_DROP_DEBUG)
-
-
-_guard_library_loggers()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -432,7 +395,7 @@ class Vault:
             # os.replace cannot move across filesystems, and a copy would not be atomic.
             raise ConfigurationError(
                 f"vault staging {self.staging} must be on the same filesystem as the vault {self.root}")
-        _guard_library_loggers()
+        silence_key_logging_libraries()
 
     def __repr__(self) -> str:
         return f"Vault(root={self.root!s}, staging={self.staging!s})"  # never the keys
