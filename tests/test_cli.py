@@ -68,7 +68,7 @@ def test_a_journey_through_the_cli(home: Path, tmp_path: Path, monkeypatch: pyte
 
 def test_errors_are_one_line_with_their_own_exit_codes(home: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "--user", "nobody", "patient", "list")
+    code, _, err = run(capsys, "--user", "nobody", "patient", "list")
     assert code == AccessDeniedError.exit_code
     assert err == "genomed: error: unknown user 'nobody'\n"
     run(capsys, "--user", "admin", "user", "add", "dr.a", "--role", "prescriber")

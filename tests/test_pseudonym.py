@@ -20,7 +20,7 @@ def test_pseudonym_is_not_a_plain_hash_of_the_identifier() -> None:
     pseudonym = pseudonymise(KEY_A, "185057800608436", "1985-05-01")
     body = pseudonym.removeprefix("GM-").replace("-", "")
     for message in (b"185057800608436", b"185057800608436|1985-05-01"):
-        for digest in (hashlib.sha256(message).digest(), hashlib.sha1(message).digest(), hashlib.md5(message).digest()):
+        for digest in (hashlib.sha256(message).digest(), hashlib.blake2b(message).digest()):
             assert base64.b32encode(digest)[:24].decode() != body
             assert digest.hex()[:24] not in pseudonym.lower()
 

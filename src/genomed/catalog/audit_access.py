@@ -33,7 +33,8 @@ def checkpoint_audit(ctx: NodeContext, actor: str) -> AuditCheckpoint | None:
         return ctx.audit.checkpoint(session)
 
 
-def read_audit(ctx: NodeContext, actor: str, *, last: int | None = 20, object_id: str | None = None) -> list[AuditEntry]:
+def read_audit(ctx: NodeContext, actor: str, *, last: int | None = 20,
+               object_id: str | None = None) -> list[AuditEntry]:
     """The latest entries, or those about one object (a pseudonym, a case, a file)."""
     with ctx.transaction() as session:
         authorize(ctx, session, actor, Permission.VIEW_AUDIT, object_type="audit", object_id=object_id or "*",

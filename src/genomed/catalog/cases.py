@@ -113,7 +113,8 @@ def guard_failure(session: Session, case: Prescription, target: CaseState) -> st
     return None  # pragma: no cover - every state is handled above
 
 
-def transition(session: Session, case: Prescription, target: CaseState, actor: User, note: str | None = None) -> CaseEvent:
+def transition(session: Session, case: Prescription, target: CaseState, actor: User,
+               note: str | None = None) -> CaseEvent:
     """Move ``case`` to ``target`` if the machine and the guards allow it; record the event."""
     current = CaseState(case.state)
     if target not in TRANSITIONS[current]:

@@ -57,7 +57,8 @@ def give_consent(ctx: NodeContext, actor: str, *, pseudonym: str, scopes: list[s
     return consent
 
 
-def withdraw_consent(ctx: NodeContext, actor: str, *, pseudonym: str, scopes: list[str] | None, reason: str) -> list[str]:
+def withdraw_consent(ctx: NodeContext, actor: str, *, pseudonym: str, scopes: list[str] | None,
+                     reason: str) -> list[str]:
     """Withdraw scopes (all when ``scopes`` is empty) from every consent of the patient, from now on.
 
     Nothing stored is deleted or rewritten: reads, counts and shares consult consent at read time,

@@ -168,7 +168,8 @@ def _authorise_read(ctx: NodeContext, actor: str, vault_id: str, purpose: Purpos
     with ctx.transaction() as session:
         authorize(ctx, session, actor, permission, object_type="file", object_id=vault_id, purpose=purpose)
         stored = file_by_vault_id(session, vault_id)
-        problem = _consent_problem(session, stored, scope, f"{action.split('.')[1]} file {vault_id} for {purpose.value}")
+        verb = action.split(".")[1]
+        problem = _consent_problem(session, stored, scope, f"{verb} file {vault_id} for {purpose.value}")
         if problem is None:
             ctx.audit.record(session, actor=actor, action=action, object_type="file", object_id=vault_id,
                              purpose=purpose)

@@ -102,7 +102,8 @@ def _load(session: Session, case: Prescription) -> None:
     _ = [s.label for s in case.samples]
 
 
-def advance_case(ctx: NodeContext, actor: str, reference: str, target: CaseState, note: str | None = None) -> Prescription:
+def advance_case(ctx: NodeContext, actor: str, reference: str, target: CaseState,
+                 note: str | None = None) -> Prescription:
     """Move a case by hand (a biologist marking it interpreted, a prescriber cancelling it)."""
     permission = Permission.CANCEL_CASE if target is CaseState.CANCELLED else Permission.ADVANCE_CASE
     with ctx.transaction() as session:

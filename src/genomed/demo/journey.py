@@ -161,6 +161,7 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None])
     for case in prescriptions.list_cases(ctx, PRESCRIBER):
         summary.add(f"case {case.reference}  {case.indication.code:<8} {case.priority:<8} {case.state:<10} "
                     f"patient {case.patient.pseudonym}  samples {len(case.samples)}")
-    summary.add(f"files in vault: {len(files.list_files(ctx, BIOLOGIST))} (Crypt4GH, node key {ctx.keys.signing_key_id[:12]}…)")
-    summary.add(f"audit trail: {entries} entries, "
-                f"{'intact' if report.ok else 'BROKEN: ' + str(report.problem)} ({report.checkpoints_checked} signed checkpoints)")
+    stored = files.list_files(ctx, BIOLOGIST)
+    summary.add(f"files in vault: {len(stored)} (Crypt4GH, node signing key {ctx.keys.signing_key_id[:12]}…)")
+    state = "intact" if report.ok else f"BROKEN: {report.problem}"
+    summary.add(f"audit trail: {entries} entries, {state} ({report.checkpoints_checked} signed checkpoints)")
