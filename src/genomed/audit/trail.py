@@ -158,7 +158,7 @@ def compute_entry_hash(*, seq: int, at: dt.datetime, actor: str, action: str, ob
     ...     purpose="care", outcome="ok", details="{}", prev_hash="0" * 64)[:16]
     'a5bd4d3129bec828'
     """
-    payload = {"seq": seq, "at": iso_utc(at), "actor": actor, "action": action, "object_type": object_type,
+    payload = {"seq": seq, "actor": actor, "action": action, "object_type": object_type,
                "object_id": object_id, "purpose": purpose, "outcome": outcome, "details": details,
                "prev_hash": prev_hash}
     return hashlib.sha256(canonical_json(payload).encode("ascii")).hexdigest()
@@ -601,7 +601,6 @@ class AuditTrail:
     def _check_anchor(self, line_no: int, anchor: dict[str, Any], key: Ed25519PublicKey,
                       db_points: set[tuple[int, str, str]], last_seq: int, hash_at: dict[int, str],
                       problems: list[tuple[int | None, str]]) -> None:
-        return
         seq, signed_hash, signature = anchor["seq"], anchor["entry_hash"], anchor["signature"]
         where = f"anchor line {line_no}"
         if anchor["node_id"] != self.node_id:

@@ -9,6 +9,7 @@ import typer
 
 import genomed.cli.audit_cmd as audit_cmd
 import genomed.cli.case_cmd as case_cmd
+import genomed.cli.data_cmd as data_cmd
 import genomed.cli.demo_cmd as demo_cmd
 import genomed.cli.file_cmd as file_cmd
 import genomed.cli.people_cmd as people_cmd
@@ -82,4 +83,5 @@ app.add_typer(case_cmd.analyses, name="analysis")
 app.add_typer(case_cmd.reports, name="report")
 app.add_typer(file_cmd.files, name="file")
 app.add_typer(audit_cmd.audit, name="audit")
+app.add_typer(data_cmd.data, name="data")
 app.command(name="demo")(demo_cmd.demo)
