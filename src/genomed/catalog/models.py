@@ -10,10 +10,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from genomed.db.base import Base, UTCDateTime, utcnow
+from genomed.errors import StateError
 
 
 class User(Base):
@@ -240,6 +253,19 @@ class Report(Base):
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), nullable=True)
+
+
+@event.listens_for(Session, "before_flush")
+def _signed_reports_are_immutable(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse any change to a report that was already signed, whatever code path attempts it."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, Report):
+            continue
+        status = inspect(obj).attrs.status.history
+        was_signed = "signed" in (status.deleted or ()) or (not status.has_changes() and obj.status == "signed")
+        if was_signed and (obj in session.deleted or session.is_modified(obj)):
+            raise StateError(f"report {obj.id} (version {obj.version}) is signed and cannot change; "
+                             "draft a new version instead")
 
 
 class NodeSetting(Base):

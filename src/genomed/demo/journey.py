@@ -161,7 +161,7 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None])
     for case in prescriptions.list_cases(ctx, PRESCRIBER):
         summary.add(f"case {case.reference}  {case.indication.code:<8} {case.priority:<8} {case.state:<10} "
                     f"patient {case.patient.pseudonym}  samples {len(case.samples)}")
-    stored = files.list_files(ctx, BIOLOGIST)
-    summary.add(f"files in vault: {len(stored)} (Crypt4GH, node signing key {ctx.keys.signing_key_id[:12]}…)")
+    in_vault = files.list_files(ctx, BIOLOGIST)
+    summary.add(f"files in vault: {len(in_vault)} (Crypt4GH, node signing key {ctx.keys.signing_key_id[:12]}…)")
     state = "intact" if report.ok else f"BROKEN: {report.problem}"
     summary.add(f"audit trail: {entries} entries, {state} ({report.checkpoints_checked} signed checkpoints)")
