@@ -374,3 +374,9 @@ def test_a_signed_report_cannot_be_changed_by_any_code_path(ctx: NodeContext, tm
         session.delete(session.get(Report, signed.id))
     with ctx.transaction() as session:
         assert session.get(Report, signed.id).conclusion == "Negative."  # type: ignore[union-attr]
+
+
+def test_one_patient_in_two_families_of_one_file_is_refused(ctx: NodeContext) -> None:
+    child = patients.include_patient(ctx, "presc", **CHILD).pseudonym
+    with pytest.raises(InputError, match="appears in more than one family"):
+        families.import_pedigree(ctx, "presc", f"F1 {child} 0 0 2 2\nF2 {child} 0 0 2 2\n", "two.ped")

@@ -288,9 +288,7 @@ def test_doctests() -> None:
 # Any printable code without whitespace; '#' is kept out of codes entirely so that no family starts
 # with it, and "0" is reserved for a missing parent.
 CODES = st.text(
-    alphabet=st.characters(
-        blacklist_categories=("Cc", "Cf", "Cs", "Zs", "Zl", "Zp"), blacklist_characters="#"
-    ),
+    alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zs", "Zl", "Zp"), blacklist_characters="#"),
     min_size=1,
     max_size=6,
 ).filter(lambda s: s != "0")

@@ -62,8 +62,8 @@ from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from genomed.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from genomed.db.base import utcnow
@@ -354,16 +354,8 @@ class AuditTrail:
 
     def _lock_head(self, session: Session) -> tuple[int, str]:
         """Lock the head row for the rest of the transaction and read it."""
-        if session.get_bind().dialect.name == "sqlite":
-            # SQLite ignores FOR UPDATE. A write is what takes its database lock (waiting up to the
-            # busy timeout); taking it before reading the head means no one can append in between.
-            stmt = (update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_seq=AuditHead.last_seq)
-                    .returning(AuditHead.last_seq, AuditHead.last_hash)
-                    .execution_options(synchronize_session=False))
-            row = session.execute(stmt).one_or_none()
-        else:
-            row = session.execute(select(AuditHead.last_seq, AuditHead.last_hash)
-                                  .where(AuditHead.id == HEAD_ID).with_for_update()).one_or_none()
+        conn = _connection(session)
+        row = conn.execute(_LOCK_HEAD_SQLITE if conn.dialect.name == "sqlite" else _LOCK_HEAD).one_or_none()
         if row is None:
             if session.scalar(select(func.count()).select_from(AuditEntry)):
                 raise IntegrityViolationError("the audit head row is missing but the log has entries")
@@ -399,13 +391,17 @@ class AuditTrail:
         seq = last_seq + 1
         digest = compute_entry_hash(seq=seq, at=when, outcome=str.__str__(outcome), details=details_text,
                                     prev_hash=last_hash, **fields)
-        entry = AuditEntry(seq=seq, at=when, outcome=str.__str__(outcome), details=details_text,
-                           prev_hash=last_hash, entry_hash=digest, **fields)
-        session.add(entry)
-        session.flush()
-        session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID)
-                        .values(last_seq=seq, last_hash=digest)
-                        .execution_options(synchronize_session=False))
+        values = {"seq": seq, "at": when, "outcome": str.__str__(outcome), "details": details_text,
+                  "prev_hash": last_hash, "entry_hash": digest, **fields}
+        # Plain Core statements on the session's connection: an ORM flush per entry would cost more
+        # than everything else here together. The entry is then attached to the session as the
+        # persistent object it is (merge without load emits no SQL).
+        conn = _connection(session)
+        conn.execute(_INSERT_ENTRY, values)
+        conn.execute(_ADVANCE_HEAD, {"new_seq": seq, "new_hash": digest})
+        written = AuditEntry(**values)
+        make_transient_to_detached(written)
+        entry = session.merge(written, load=False)
         if seq % self.checkpoint_every == 0:
             try:
                 self._check_since_last_checkpoint(session, seq, digest)
@@ -567,7 +563,7 @@ class AuditTrail:
             if last_seq or signed:
                 problems.append((None, "the audit head row is missing"))
             return
-        return
+        head_seq, head_hash = before
         if head_seq > last_seq:
             problems.append((last_seq + 1, f"log truncated: the head records seq {head_seq} but the log ends "
                                            f"at {last_seq}"))
@@ -636,6 +632,24 @@ class AuditTrail:
             else:
                 anchors.append((line_no, anchor))
         return anchors
+
+
+# Built once: constructing a statement costs more than executing it on SQLite.
+_LOCK_HEAD: Final = (select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+                     .with_for_update())
+# SQLite ignores FOR UPDATE. A write is what takes its database lock (waiting up to the busy
+# timeout), so the lock is a no-op UPDATE that returns the head: no one can append in between.
+_LOCK_HEAD_SQLITE: Final = (update(AuditHead).where(AuditHead.id == HEAD_ID)
+                            .values(last_seq=AuditHead.last_seq)
+                            .returning(AuditHead.last_seq, AuditHead.last_hash))
+_ADVANCE_HEAD: Final = (update(AuditHead).where(AuditHead.id == HEAD_ID)
+                        .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")))
+_INSERT_ENTRY: Final = insert(AuditEntry)
+
+
+def _connection(session: Session) -> Connection:
+    """The connection of the session's transaction for the audit tables (begun if need be)."""
+    return session.connection(bind_arguments={"mapper": AuditEntry})
 
 
 _ENTRY_COLUMNS: Final = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action,

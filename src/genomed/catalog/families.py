@@ -21,6 +21,12 @@ from genomed.errors import DuplicateError, InputError, NotFoundError
 def import_pedigree(ctx: NodeContext, actor: str, text: str, source: str = "<ped>") -> list[str]:
     """Create the families of a PED file (all or nothing); returns the family codes created."""
     records = parse_ped(text, source)
+    seen: set[str] = set()
+    for record in records:
+        if record.individual in seen:
+            raise InputError(f"{source}: {record.individual} appears in more than one family; a patient "
+                             "belongs to one pedigree")
+        seen.add(record.individual)
     with ctx.transaction() as session:
         authorize(ctx, session, actor, Permission.MANAGE_PEDIGREE, object_type="family", object_id=source[:128],
                   purpose=Purpose.CARE)
