@@ -1,0 +1,444 @@
+"""Writing one batch into the variant store: stage every file, then publish them with the manifest.
+
+A multi-sample VCF streams through in bounded memory: rows are buffered per Hive partition
+(contig, 10 Mb bin) and a partition is written, sorted by key, once the input has moved past it.
+A batch of single-sample gVCFs is assembled in memory, because a site's allele number needs every
+sample's reference blocks; ingest very large gVCF sets in several batches.
+
+Nothing is visible until :meth:`StagedBatch.commit` moves the staged files into their partitions
+and atomically replaces the manifest; a failure at any earlier point leaves the store untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from genomed.db.base import utcnow
+from genomed.errors import DuplicateError, InputError
+from genomed.ingest.chunks import MISSING, BatchSample, BlockChunk, RecordChunk
+from genomed.store.keys import contig_code, contig_name
+from genomed.store.layout import (
+    BIN_SIZE,
+    BLOCKS_SCHEMA,
+    GENOTYPES_SCHEMA,
+    SAMPLES_SCHEMA,
+    SITES_SCHEMA,
+    BatchEntry,
+    Manifest,
+    new_batch_id,
+    partition_dir,
+    read_manifest,
+    write_manifest,
+)
+from genomed.store.ploidy import expected_ploidy_array
+
+# A left-aligned indel can move a little before the record that preceded it; a partition is
+# flushed only once the input is this far past its end, and a rare later row gets its own part.
+FLUSH_MARGIN = 100_000
+ROW_GROUP_ROWS = 131_072
+
+Partition = tuple[int, int]  # (contig code, bin)
+
+
+@contextlib.contextmanager
+def store_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the store's manifest, held while a new version is published."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dictionary = [c for c in ("chrom", "ref", "alt", "label", "source") if c in table.column_names]
+    pq.write_table(table, path, compression="zstd", compression_level=3, row_group_size=ROW_GROUP_ROWS,
+                   use_dictionary=dictionary, write_statistics=True)
+
+
+def _sort(table: pa.Table, keys: list[str]) -> pa.Table:
+    return table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys]))
+
+
+def site_counts(chunk: RecordChunk) -> dict[str, npt.NDArray[np.int32]]:
+    """AC, het, hom-alt, hemizygous-alt and missing counts per record, from the sparse genotypes."""
+    n = len(chunk)
+    rec, alt, ploidy = chunk.gt_record, chunk.gt_alt_count, chunk.gt_ploidy
+    carried = alt > 0
+
+    def count(mask: npt.NDArray[np.bool_], weights: npt.NDArray[Any] | None = None) -> npt.NDArray[np.int32]:
+        return np.bincount(rec[mask], weights=None if weights is None else weights[mask],
+                           minlength=n).astype(np.int32)
+
+    return {
+        "ac": count(carried, alt.astype(np.int64)),
+        "n_het": count(carried & (alt == 1) & (ploidy == 2)),
+        "n_hom_alt": count(alt == 2),
+        "n_hemi_alt": count((alt == 1) & (ploidy == 1)),
+        "n_missing": count(alt == MISSING),
+    }
+
+
+@dataclass
+class StagedBatch:
+    """A fully written batch waiting in staging: commit it or discard it."""
+
+    root: Path
+    entry: BatchEntry
+    staging: Path
+
+    def commit(self) -> Manifest:
+        """Publish the batch: move its files into place and replace the manifest, under the store lock."""
+        moved: list[Path] = []
+        with store_lock(self.root):
+            try:
+                manifest = read_manifest(self.root)
+                check_admissible(manifest, self.entry.input_sha256, self.entry.samples, self.entry.genome_build)
+                for relative in [*(p for paths in self.entry.files.values() for p in paths),
+                                 self.entry.samples_file]:
+                    target = self.root / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(self.staging / relative, target)
+                    moved.append(target)
+                self.entry.committed_at = utcnow().isoformat()
+                published = Manifest(version=manifest.version + 1, genome_build=self.entry.genome_build,
+                                     batches=[*manifest.batches, self.entry])
+                write_manifest(self.root, published)
+            except BaseException:
+                for path in moved:
+                    path.unlink(missing_ok=True)
+                self.discard()
+                raise
+        self.discard()
+        return published
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def check_admissible(manifest: Manifest, input_sha256: list[str], samples: list[int], genome_build: str) -> None:
+    """Refuse a batch whose input was already ingested, whose samples are already stored, or of another build.
+
+    Called before reading a file (so a duplicate costs nothing) and again under the lock at commit.
+    """
+    if manifest.genome_build and manifest.genome_build != genome_build:
+        raise InputError(f"the variant store holds {manifest.genome_build} data; this input is {genome_build}")
+    digests = manifest.input_digests()
+    for digest in input_sha256:
+        if digest in digests:
+            raise DuplicateError(f"this file (sha256 {digest[:12]}…) was already ingested, in batch {digests[digest]}")
+    present = manifest.sample_ids() & set(samples)
+    if present:
+        raise DuplicateError(f"sample(s) {sorted(present)} are already in the variant store; remove or replace "
+                             "their batch first")
+
+
+def revert_batch(root: Path, batch_id: str) -> Manifest:
+    """Publish a manifest without ``batch_id`` (undo a commit whose catalog transaction failed)."""
+    with store_lock(root):
+        manifest = read_manifest(root)
+        kept = [b for b in manifest.batches if b.batch_id != batch_id]
+        gone = [b for b in manifest.batches if b.batch_id == batch_id]
+        published = Manifest(version=manifest.version + 1, genome_build=manifest.genome_build if kept else "",
+                             batches=kept)
+        write_manifest(root, published)
+    for batch in gone:
+        for path in [*(p for paths in batch.files.values() for p in paths), batch.samples_file]:
+            (root / path).unlink(missing_ok=True)
+    return published
+
+
+@dataclass
+class _Buffers:
+    sites: dict[Partition, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
+    genotypes: dict[Partition, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
+
+
+class BatchWriter:
+    """Turns a stream of chunks into the staged files of one batch."""
+
+    def __init__(self, root: Path, *, source: str, genome_build: str, sample_ids: Sequence[int],
+                 input_sha256: list[str], provenance: dict[str, Any] | None = None) -> None:
+        if source not in ("vcf", "gvcf"):
+            raise InputError(f"batch source must be vcf or gvcf, not {source!r}")
+        self.root = root
+        self.source = source
+        self.genome_build = genome_build
+        self.batch_id = new_batch_id()
+        self.staging = root / "staging" / self.batch_id
+        self.staging.mkdir(parents=True, exist_ok=False)
+        self._sample_ids = np.asarray(sample_ids, dtype=np.int32)
+        self._input_sha256 = input_sha256
+        self._provenance = provenance or {}
+        self._files: dict[str, list[str]] = defaultdict(list)
+        self._parts: dict[tuple[str, Partition], int] = defaultdict(int)
+        self._flushed: set[Partition] = set()
+        self._buffers = _Buffers()
+        self._records = 0
+        self._genotypes = 0
+        # gVCF batches are assembled whole (see module docstring).
+        self._gvcf_records: list[pa.Table] = []
+        self._gvcf_genotypes: list[pa.Table] = []
+        self._gvcf_blocks: list[pa.Table] = []
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def add_records(self, chunk: RecordChunk, sample_index: int | None = None) -> None:
+        """Take a chunk of records; for a gVCF, ``sample_index`` names the file's one sample."""
+        if len(chunk) == 0:
+            return
+        self._records += len(chunk)
+        self._genotypes += len(chunk.gt_record)
+        genotypes = pa.table({
+            "key": pa.array(chunk.key[chunk.gt_record], pa.int64()),
+            "pos": pa.array(chunk.pos[chunk.gt_record], pa.int32()),
+            "sample": pa.array(self._sample_ids[chunk.gt_sample], pa.int32()),
+            "alt_count": pa.array(chunk.gt_alt_count, pa.int8()),
+            "ploidy": pa.array(chunk.gt_ploidy, pa.int8()),
+            "gq": pa.array(chunk.gt_gq, pa.int16()),
+            "dp": pa.array(chunk.gt_dp, pa.int32()),
+            "ad_ref": pa.array(chunk.gt_ad_ref, pa.int32()),
+            "ad_alt": pa.array(chunk.gt_ad_alt, pa.int32()),
+        }, schema=GENOTYPES_SCHEMA)
+        if self.source == "gvcf":
+            self._add_gvcf_records(chunk, genotypes, sample_index)
+            return
+        counts = site_counts(chunk)
+        sites = pa.table({
+            "key": pa.array(chunk.key, pa.int64()), "chrom": pa.array(chunk.chrom, pa.string()),
+            "pos": pa.array(chunk.pos, pa.int32()), "ref": pa.array(chunk.ref, pa.string()),
+            "alt": pa.array(chunk.alt, pa.string()), "ac": counts["ac"], "an": pa.array(chunk.an, pa.int32()),
+            "n_het": counts["n_het"], "n_hom_alt": counts["n_hom_alt"], "n_hemi_alt": counts["n_hemi_alt"],
+            "n_missing": counts["n_missing"], "filter_pass": pa.array(chunk.filter_pass, pa.bool_()),
+        }, schema=SITES_SCHEMA)
+        record_partition = self._partitions_of(chunk.key)
+        for partition in np.unique(record_partition):
+            code, bin_number = divmod(int(partition), 1 << 20)
+            mask = record_partition == partition
+            self._buffers.sites[(code, bin_number)].append(sites.filter(pa.array(mask)))
+            self._buffers.genotypes[(code, bin_number)].append(genotypes.filter(pa.array(mask[chunk.gt_record])))
+        last_code = int(chunk.key[-1] >> 58)
+        self._flush_behind(last_code, int(chunk.pos[-1]))
+
+    def add_blocks(self, chunk: BlockChunk) -> None:
+        """Take gVCF reference blocks."""
+        if self.source != "gvcf":
+            raise InputError("reference blocks belong to a gVCF batch")
+        if len(chunk) == 0:
+            return
+        self._gvcf_blocks.append(pa.table({
+            "sample": pa.array(self._sample_ids[chunk.sample], pa.int32()),
+            "chrom": pa.array(chunk.chrom, pa.string()),
+            "start": pa.array(chunk.start, pa.int32()), "end": pa.array(chunk.end, pa.int32()),
+            "min_dp": pa.array(chunk.min_dp, pa.int32()), "gq": pa.array(chunk.gq, pa.int16()),
+        }, schema=BLOCKS_SCHEMA))
+
+    @staticmethod
+    def _partitions_of(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        codes = keys >> 58
+        bins = ((keys >> 30) & ((1 << 28) - 1)) // BIN_SIZE
+        return np.asarray((codes << 20) | bins, dtype=np.int64)
+
+    # -- multi-sample VCF: streaming partitions ------------------------------------------------
+
+    def _flush_behind(self, code: int, pos: int) -> None:
+        for partition in list(self._buffers.sites):
+            p_code, p_bin = partition
+            if p_code < code or (p_code == code and (p_bin + 1) * BIN_SIZE + FLUSH_MARGIN <= pos):
+                self._flush(partition)
+
+    def _flush(self, partition: Partition) -> None:
+        sites = pa.concat_tables(self._buffers.sites.pop(partition))
+        genotypes = pa.concat_tables(self._buffers.genotypes.pop(partition))
+        self._write("sites", partition, _sort(sites, ["key"]))
+        if genotypes.num_rows:
+            self._write("genotypes", partition, _sort(genotypes, ["key", "sample"]))
+
+    def _write(self, table: str, partition: Partition, data: pa.Table) -> None:
+        code, bin_number = partition
+        part = self._parts[(table, partition)]
+        self._parts[(table, partition)] += 1
+        relative = f"{partition_dir(table, contig_name(code), bin_number)}/b-{self.batch_id}-{part:03d}.parquet"
+        _write_parquet(data, self.staging / relative)
+        self._files[table].append(relative)
+
+    # -- gVCF batches ----------------------------------------------------------------------------
+
+    def _add_gvcf_records(self, chunk: RecordChunk, genotypes: pa.Table, sample_index: int | None) -> None:
+        if sample_index is None:
+            raise InputError("a gVCF chunk needs the index of the sample its file belongs to")
+        self._gvcf_genotypes.append(genotypes)
+        self._gvcf_records.append(pa.table({
+            "key": pa.array(chunk.key, pa.int64()), "chrom": pa.array(chunk.chrom, pa.string()),
+            "pos": pa.array(chunk.pos, pa.int32()), "ref": pa.array(chunk.ref, pa.string()),
+            "alt": pa.array(chunk.alt, pa.string()), "filter_pass": pa.array(chunk.filter_pass, pa.bool_()),
+        }))
+        # Every position where the sample was called (reference or not) is covered: keep it as a
+        # one-base block, so coverage is one table whatever the call was.
+        missing_records = set(chunk.gt_record[chunk.gt_alt_count == MISSING].tolist())
+        called = np.array([i for i in range(len(chunk)) if chunk.an[i] > 0 and i not in missing_records],
+                          dtype=np.int64)
+        if len(called):
+            sample_id = int(self._sample_ids[sample_index])
+            self._gvcf_blocks.append(pa.table({
+                "sample": pa.array(np.full(len(called), sample_id), pa.int32()),
+                "chrom": pa.array([chunk.chrom[i] for i in called], pa.string()),
+                "start": pa.array(chunk.pos[called], pa.int32()), "end": pa.array(chunk.pos[called], pa.int32()),
+                "min_dp": pa.array(np.full(len(called), -1), pa.int32()),
+                "gq": pa.array(np.full(len(called), -1), pa.int16()),
+            }, schema=BLOCKS_SCHEMA))
+
+    def _finish_gvcf(self, samples: list[BatchSample]) -> None:
+        blocks = (pa.concat_tables(self._gvcf_blocks) if self._gvcf_blocks
+                  else BLOCKS_SCHEMA.empty_table())
+        blocks = _deduplicate_blocks(blocks)
+        genotypes = (pa.concat_tables(self._gvcf_genotypes) if self._gvcf_genotypes
+                     else GENOTYPES_SCHEMA.empty_table())
+        records = pa.concat_tables(self._gvcf_records) if self._gvcf_records else None
+        ploidy_of = {int(self._sample_ids[s.index]): (s.x_ploidy, s.y_ploidy) for s in samples}
+        if records is not None and records.num_rows:
+            sites = _gvcf_sites(records, genotypes, blocks, ploidy_of, self.genome_build)
+            partitions = self._partitions_of(sites.column("key").to_numpy())
+            g_partitions = self._partitions_of(genotypes.column("key").to_numpy())
+            for partition in np.unique(partitions):
+                code, bin_number = divmod(int(partition), 1 << 20)
+                self._write("sites", (code, bin_number), _sort(sites.filter(pa.array(partitions == partition)),
+                                                               ["key"]))
+                rows = genotypes.filter(pa.array(g_partitions == partition))
+                if rows.num_rows:
+                    self._write("genotypes", (code, bin_number), _sort(rows, ["key", "sample"]))
+        for (code, bin_number), part in _split_blocks_by_bin(blocks).items():
+            self._write("blocks", (code, bin_number), _sort(part, ["chrom", "start", "sample"]))
+
+    # -- output ----------------------------------------------------------------------------------
+
+    def finish(self, samples: list[BatchSample]) -> StagedBatch:
+        """Write what is still buffered and the samples table; the batch is then ready to commit."""
+        if self.source == "gvcf":
+            self._finish_gvcf(samples)
+        else:
+            for partition in list(self._buffers.sites):
+                self._flush(partition)
+        samples_table = pa.table({
+            "sample": pa.array([int(self._sample_ids[s.index]) for s in samples], pa.int32()),
+            "label": pa.array([s.name for s in samples], pa.string()),
+            "x_ploidy": pa.array([s.x_ploidy for s in samples], pa.int8()),
+            "y_ploidy": pa.array([s.y_ploidy for s in samples], pa.int8()),
+            "source": pa.array([self.source] * len(samples), pa.string()),
+        }, schema=SAMPLES_SCHEMA)
+        samples_file = f"samples/b-{self.batch_id}.parquet"
+        _write_parquet(samples_table, self.staging / samples_file)
+        entry = BatchEntry(batch_id=self.batch_id, source=self.source, input_sha256=self._input_sha256,
+                           genome_build=self.genome_build, samples=[int(self._sample_ids[s.index]) for s in samples],
+                           committed_at="", files=dict(self._files), samples_file=samples_file,
+                           records=self._records, genotypes=self._genotypes, provenance=self._provenance)
+        return StagedBatch(root=self.root, entry=entry, staging=self.staging)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _deduplicate_blocks(blocks: pa.Table) -> pa.Table:
+    """One row per (sample, chrom, start, end): a called position may also lie in a block."""
+    if blocks.num_rows == 0:
+        return blocks
+    grouped = blocks.group_by(["sample", "chrom", "start", "end"]).aggregate([("min_dp", "max"), ("gq", "max")])
+    return pa.table({
+        "sample": grouped["sample"], "chrom": grouped["chrom"], "start": grouped["start"], "end": grouped["end"],
+        "min_dp": grouped["min_dp_max"], "gq": grouped["gq_max"],
+    }, schema=BLOCKS_SCHEMA)
+
+
+def _split_blocks_by_bin(blocks: pa.Table) -> dict[Partition, pa.Table]:
+    """Blocks cut at bin boundaries, so each partition holds exactly the coverage of its positions."""
+    out: dict[Partition, list[pa.Table]] = defaultdict(list)
+    if blocks.num_rows == 0:
+        return {}
+    start = blocks.column("start").to_numpy()
+    end = blocks.column("end").to_numpy()
+    first_bin, last_bin = start // BIN_SIZE, end // BIN_SIZE
+    chroms = blocks.column("chrom").to_pylist()
+    codes = np.array([contig_code(c) for c in chroms], dtype=np.int64)
+    for bin_number in np.unique(np.concatenate([first_bin, last_bin])):
+        mask = (first_bin <= bin_number) & (last_bin >= bin_number)
+        if not mask.any():
+            continue
+        part = blocks.filter(pa.array(mask))
+        lo, hi = max(bin_number * BIN_SIZE, 1), (bin_number + 1) * BIN_SIZE - 1
+        clipped = part.set_column(2, "start", pc.max_element_wise(part.column("start"), pa.scalar(lo, pa.int32())))
+        clipped = clipped.set_column(3, "end", pc.min_element_wise(clipped.column("end"), pa.scalar(hi, pa.int32())))
+        for code in np.unique(codes[mask]):
+            out[(int(code), int(bin_number))].append(clipped.filter(pa.array(codes[mask] == code)))
+    return {p: pa.concat_tables(t) for p, t in out.items()}
+
+
+def covered_counts(blocks: pa.Table, chrom: str, positions: npt.NDArray[np.int32],
+                   samples: npt.NDArray[np.int32] | None = None) -> dict[int, npt.NDArray[np.int32]]:
+    """For each sample id, whether it is covered (0/1) at each position of one contig.
+
+    Blocks of one sample never overlap, so #(blocks starting at or before p) − #(blocks ending
+    before p) is 1 exactly when p lies in one of them; this is two binary searches per sample.
+    """
+    on_chrom = blocks.filter(pc.equal(blocks.column("chrom"), chrom))
+    sample_col = on_chrom.column("sample").to_numpy()
+    starts, ends = on_chrom.column("start").to_numpy(), on_chrom.column("end").to_numpy()
+    result: dict[int, npt.NDArray[np.int32]] = {}
+    for sample in np.unique(sample_col) if samples is None else samples:
+        mask = sample_col == sample
+        s, e = np.sort(starts[mask]), np.sort(ends[mask])
+        result[int(sample)] = (np.searchsorted(s, positions, side="right")
+                               - np.searchsorted(e, positions, side="left")).astype(np.int32)
+    return result
+
+
+def _gvcf_sites(records: pa.Table, genotypes: pa.Table, blocks: pa.Table, ploidy_of: dict[int, tuple[int, int]],
+                build: str) -> pa.Table:
+    """Sites of a gVCF batch: counts from the genotypes, allele numbers from every sample's coverage."""
+    first = records.group_by("key", use_threads=False).aggregate(
+        [("chrom", "first"), ("pos", "first"), ("ref", "first"), ("alt", "first"), ("filter_pass", "max")])
+    first = _sort(first, ["key"])
+    keys = first.column("key").to_numpy()
+    g_key = genotypes.column("key").to_numpy()
+    alt = genotypes.column("alt_count").to_numpy()
+    ploidy = genotypes.column("ploidy").to_numpy()
+    index = np.searchsorted(keys, g_key)
+    n = len(keys)
+
+    def count(mask: npt.NDArray[np.bool_], weights: npt.NDArray[Any] | None = None) -> npt.NDArray[np.int32]:
+        return np.bincount(index[mask], weights=None if weights is None else weights[mask],
+                           minlength=n).astype(np.int32)
+
+    carried = alt > 0
+    an = np.zeros(n, dtype=np.int64)
+    chroms = np.array(first.column("chrom_first").to_pylist(), dtype=object)
+    positions = first.column("pos_first").to_numpy().astype(np.int32)
+    for chrom in np.unique(chroms):
+        on = chroms == chrom
+        for sample, covered in covered_counts(blocks, str(chrom), positions[on]).items():
+            x_ploidy, y_ploidy = ploidy_of.get(sample, (2, 0))
+            an[on] += covered * expected_ploidy_array(build, str(chrom), positions[on], x_ploidy, y_ploidy)
+    return pa.table({
+        "key": pa.array(keys, pa.int64()), "chrom": first.column("chrom_first"), "pos": first.column("pos_first"),
+        "ref": first.column("ref_first"), "alt": first.column("alt_first"),
+        "ac": count(carried, alt.astype(np.int64)), "an": pa.array(an.astype(np.int32), pa.int32()),
+        "n_het": count(carried & (alt == 1) & (ploidy == 2)), "n_hom_alt": count(alt == 2),
+        "n_hemi_alt": count((alt == 1) & (ploidy == 1)), "n_missing": count(alt == MISSING),
+        "filter_pass": first.column("filter_pass_max"),
+    }, schema=SITES_SCHEMA)
