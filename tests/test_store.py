@@ -17,6 +17,7 @@ import pytest
 
 from genomed.errors import DuplicateError
 from genomed.ingest.chunks import MISSING, BatchSample, BlockChunk, RecordChunk
+from genomed.store.compact import compact
 from genomed.store.keys import variant_key
 from genomed.store.layout import read_manifest
 from genomed.store.ploidy import expected_ploidy
@@ -95,7 +96,7 @@ def as_chunk(cohort: DenseCohort, rows: np.ndarray, columns: np.ndarray | None =
         an=called.sum(axis=1).astype(np.int32), filter_pass=np.ones(len(rows), dtype=bool),
         gt_record=record.astype(np.int32), gt_sample=sample.astype(np.int32),
         gt_alt_count=sub[record, sample].astype(np.int8),
-        gt_ploidy=np.where(sub[record, sample] == MISSING, ploidy[record, sample], ploidy[record, sample]).astype(np.int8),
+        gt_ploidy=ploidy[record, sample].astype(np.int8),
         gt_gq=np.full(len(record), 60, dtype=np.int16), gt_dp=np.full(len(record), 30, dtype=np.int32),
         gt_ad_ref=np.full(len(record), 15, dtype=np.int32), gt_ad_alt=np.full(len(record), 15, dtype=np.int32),
     )
@@ -185,7 +186,8 @@ def test_gvcf_reference_blocks_give_allele_numbers_everywhere(tmp_path: Path) ->
     writer.add_blocks(BlockChunk(sample=np.array([0, 1, 1], dtype=np.int32), chrom=["chr1"] * 3,
                                  start=np.array([1, 1, 1600], dtype=np.int32),
                                  end=np.array([1499, 1550, 3000], dtype=np.int32),
-                                 min_dp=np.array([20, 20, 20], dtype=np.int32), gq=np.array([40, 40, 40], dtype=np.int16)))
+                                 min_dp=np.array([20, 20, 20], dtype=np.int32),
+                                 gq=np.array([40, 40, 40], dtype=np.int16)))
     samples = [BatchSample(0, "S7"), BatchSample(1, "S8")]
     writer.finish(samples).commit()
     store = VariantStore(tmp_path, BUILD)
@@ -223,11 +225,34 @@ def test_revert_removes_a_committed_batch(tmp_path: Path, rng: np.random.Generat
     second = random_cohort(rng, n_samples=5, n_sites=20, first_id=50)
     ingest_vcf(tmp_path, first, "4" * 64)
     ingest_vcf(tmp_path, second, "5" * 64)
-    batch = read_manifest(tmp_path).batches[-1].batch_id
-    revert_batch(tmp_path, batch)
+    writer = BatchWriter(tmp_path, source="vcf", genome_build=BUILD, sample_ids=[777], input_sha256=["6" * 64])
+    writer.add_records(as_chunk(second, np.arange(0, 10), np.array([0])))
+    staged = writer.finish([BatchSample(0, "S777")])
+    staged.commit()
+    batch = staged.entry.batch_id
+    revert_batch(tmp_path, staged)
     manifest = read_manifest(tmp_path)
-    assert [b.batch_id for b in manifest.batches] != [batch] and len(manifest.batches) == 1
+    assert batch not in [b.batch_id for b in manifest.batches] and len(manifest.batches) == 2
     assert not list(tmp_path.rglob(f"*{batch}*.parquet"))
-    assert json.loads((tmp_path / "manifests" / "000003.json").read_text())["version"] == 3
+    assert json.loads((tmp_path / "manifests" / "000004.json").read_text())["version"] == 4
     store = VariantStore(tmp_path, BUILD)
-    assert store.sample_ids() == set(first.sample_ids)
+    assert store.sample_ids() == set(first.sample_ids) | set(second.sample_ids)
+
+
+def test_compaction_merges_files_and_changes_no_answer(tmp_path: Path, rng: np.random.Generator) -> None:
+    cohorts = [random_cohort(rng, n_samples=6, n_sites=40, first_id=100 * k) for k in range(1, 5)]
+    for k, cohort in enumerate(cohorts):
+        ingest_vcf(tmp_path, cohort, f"{k}" * 64, chunk=7)
+    store = VariantStore(tmp_path, BUILD)
+    excluded = {cohorts[0].sample_ids[0], cohorts[2].sample_ids[3]}
+    queries = [(c.chrom[i], int(c.pos[i]), c.ref[i], c.alt[i]) for c in cohorts for i in range(0, 40, 3)]
+    before = [store.variant(*q, exclude=excluded) for q in queries]
+    subset = {s for c in cohorts for s in c.sample_ids[::2]}
+    sub_before = store.subcohort_frequencies(subset)
+    result = compact(tmp_path)
+    assert result.files_after < result.files_before
+    assert [store.variant(*q, exclude=excluded) for q in queries] == before
+    assert store.subcohort_frequencies(subset).equals(sub_before)
+    assert {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet")
+            if "samples" not in p.parts} == {p for t in ("sites", "genotypes", "blocks")
+                                             for p in read_manifest(tmp_path).files(t)}

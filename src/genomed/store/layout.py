@@ -11,14 +11,18 @@
       samples/b-<batch>.parquet
       staging/<batch>/…                  files of a batch being written; invisible until committed
 
-* ``sites``: one row per variant per batch, sorted by key: key, chrom, pos, ref, alt, ac, an,
-  n_het, n_hom_alt, n_hemi_alt, n_missing, filter_pass. ``an`` counts the called alleles of the
+* ``sites``: one row per variant per batch, sorted by key: key, chrom, pos, ref, alt, batch, ac, an,
+  n_het, n_hom_alt, n_hemi_alt, n_missing, filter_pass. ``batch`` keeps rows of different batches
+  apart after compaction has merged their files. ``an`` counts the called alleles of the
   batch's samples at the site (for a gVCF batch, every sample whose reference block or call covers it).
 * ``genotypes``: the sparse genotypes: one row per non-reference or missing call, sorted by key and
   sample: key, pos, sample, alt_count (1, 2, or -1 for a no-call), ploidy, gq, dp, ad_ref, ad_alt.
 * ``blocks``: gVCF reference blocks split at bin boundaries: sample, chrom, start, end (1-based,
   inclusive), min_dp, gq. Hom-ref calls at variant records are stored as one-base blocks.
 * ``samples``: the batch's samples: sample (catalog sample id), label, x_ploidy, y_ploidy, source.
+
+The manifest separates the logical batches (samples, input digests, provenance) from the physical
+files, so compaction can merge many small files into one per partition without changing meaning.
 
 ``bin`` is ``pos // BIN_SIZE``; the ``chrom=…/bin=…`` directories are Hive partitions, so DuckDB,
 Spark or any Arrow engine reads the same files with partition pruning. Only files named in the
@@ -45,7 +49,7 @@ TABLES = ("sites", "genotypes", "blocks")
 
 SITES_SCHEMA = pa.schema([
     ("key", pa.int64()), ("chrom", pa.string()), ("pos", pa.int32()), ("ref", pa.string()), ("alt", pa.string()),
-    ("ac", pa.int32()), ("an", pa.int32()), ("n_het", pa.int32()), ("n_hom_alt", pa.int32()),
+    ("batch", pa.string()), ("ac", pa.int32()), ("an", pa.int32()), ("n_het", pa.int32()), ("n_hom_alt", pa.int32()),
     ("n_hemi_alt", pa.int32()), ("n_missing", pa.int32()), ("filter_pass", pa.bool_()),
 ])
 GENOTYPES_SCHEMA = pa.schema([
@@ -70,7 +74,7 @@ def partition_dir(table: str, chrom: str, bin_number: int) -> str:
 
 @dataclass
 class BatchEntry:
-    """One committed batch: what it came from and which files hold it."""
+    """One committed batch: what it came from and who is in it (its rows carry its ``batch_id``)."""
 
     batch_id: str
     source: str                   # "vcf" or "gvcf"
@@ -78,7 +82,6 @@ class BatchEntry:
     genome_build: str
     samples: list[int]            # catalog sample ids
     committed_at: str
-    files: dict[str, list[str]] = field(default_factory=dict)   # table -> relative paths
     samples_file: str = ""
     records: int = 0
     genotypes: int = 0
@@ -93,9 +96,10 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     genome_build: str = ""
     batches: list[BatchEntry] = field(default_factory=list)
+    tables: dict[str, list[str]] = field(default_factory=dict)   # table -> live files, relative paths
 
     def files(self, table: str) -> list[str]:
-        return [path for batch in self.batches for path in batch.files.get(table, [])]
+        return list(self.tables.get(table, []))
 
     def sample_ids(self) -> set[int]:
         return {s for batch in self.batches for s in batch.samples}

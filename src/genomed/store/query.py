@@ -34,7 +34,7 @@ from genomed.store.keys import contig_code, contig_name, is_exact, position_rang
 from genomed.store.layout import BIN_SIZE, BatchEntry, Manifest, read_manifest
 from genomed.store.ploidy import PAR_X, expected_ploidy
 
-_SITE_COLUMNS = ["key", "ref", "alt", "ac", "an", "n_het", "n_hom_alt", "n_hemi_alt", "n_missing"]
+_SITE_COLUMNS = ["key", "ref", "alt", "batch", "ac", "an", "n_het", "n_hom_alt", "n_hemi_alt", "n_missing"]
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,15 @@ class _Index:
     def __init__(self, root: Path, manifest: Manifest) -> None:
         self.manifest = manifest
         self.batches: list[BatchEntry] = list(manifest.batches)
+        number_of = {entry.batch_id: number for number, entry in enumerate(self.batches)}
         keys, batch, refs, alts, counts = [], [], [], [], []
-        for number, entry in enumerate(self.batches):
-            for relative in entry.files.get("sites", []):
-                table = pq.read_table(root / relative, columns=_SITE_COLUMNS)
-                keys.append(table.column("key").to_numpy())
-                batch.append(np.full(table.num_rows, number, dtype=np.int16))
-                refs.extend(table.column("ref").to_pylist())
-                alts.extend(table.column("alt").to_pylist())
-                counts.append(np.column_stack([table.column(c).to_numpy() for c in _SITE_COLUMNS[3:]]))
+        for relative in manifest.files("sites"):
+            table = pq.read_table(root / relative, columns=_SITE_COLUMNS)
+            keys.append(table.column("key").to_numpy())
+            batch.append(np.array([number_of[b] for b in table.column("batch").to_pylist()], dtype=np.int16))
+            refs.extend(table.column("ref").to_pylist())
+            alts.extend(table.column("alt").to_pylist())
+            counts.append(np.column_stack([table.column(c).to_numpy() for c in _SITE_COLUMNS[4:]]))
         if keys:
             all_keys = np.concatenate(keys)
             order = np.argsort(all_keys, kind="stable")
@@ -125,7 +125,7 @@ class _Index:
                 self.samples[sample] = _SampleInfo(number, entry.source, x, y)
         self.gvcf_batches = [n for n, e in enumerate(self.batches) if e.source == "gvcf"]
         self.vcf_batches = [n for n, e in enumerate(self.batches) if e.source == "vcf"]
-        self._coverage: dict[tuple[int, str], _Coverage] = {}
+        self._coverage: dict[str, _Coverage] = {}
         self._root = root
         self._lock = threading.Lock()
         # Per-batch coverage totals by ploidy class, for AN at positions a gVCF batch has no site.
@@ -137,13 +137,13 @@ class _Index:
                     classes.setdefault((info.x_ploidy, info.y_ploidy), []).append(sample)
             self._class_of[number] = classes
 
-    def coverage(self, batch: int, chrom: str) -> _Coverage:
-        cached = self._coverage.get((batch, chrom))
+    def coverage(self, chrom: str) -> _Coverage:
+        """Every gVCF sample's blocks on one contig (loaded once, on first use)."""
+        cached = self._coverage.get(chrom)
         if cached is not None:
             return cached
         with self._lock:
-            files = [self._root / p for p in self.batches[batch].files.get("blocks", [])
-                     if f"/chrom={chrom}/" in p]
+            files = [self._root / p for p in self.manifest.files("blocks") if f"/chrom={chrom}/" in p]
             starts: dict[int, list[npt.NDArray[np.int32]]] = {}
             ends: dict[int, list[npt.NDArray[np.int32]]] = {}
             for path in files:
@@ -158,11 +158,11 @@ class _Index:
                 starts={k: np.sort(np.concatenate(v)) for k, v in starts.items()},
                 ends={k: np.sort(np.concatenate(v)) for k, v in ends.items()},
             )
-            self._coverage[(batch, chrom)] = coverage
+            self._coverage[chrom] = coverage
         return coverage
 
-    def covered(self, batch: int, chrom: str, pos: int, sample: int) -> bool:
-        coverage = self.coverage(batch, chrom)
+    def covered(self, chrom: str, pos: int, sample: int) -> bool:
+        coverage = self.coverage(chrom)
         starts = coverage.starts.get(sample)
         if starts is None:
             return False
@@ -174,7 +174,7 @@ class _Index:
         for (x_ploidy, y_ploidy), samples in self._class_of[batch].items():
             ploidy = expected_ploidy(build, chrom, pos, x_ploidy, y_ploidy)
             if ploidy:
-                total += ploidy * sum(self.covered(batch, chrom, pos, s) for s in samples)
+                total += ploidy * sum(self.covered(chrom, pos, s) for s in samples)
         return total
 
 
@@ -248,7 +248,7 @@ class VariantStore:
                     delta[1] += expected_ploidy(self.genome_build, chrom, pos, info.x_ploidy, info.y_ploidy)
                     continue
             elif call is None:
-                if index.covered(info.batch, chrom, pos, sample):
+                if index.covered(chrom, pos, sample):
                     delta[1] += expected_ploidy(self.genome_build, chrom, pos, info.x_ploidy, info.y_ploidy)
                 continue
             alt_count, ploidy = call
@@ -369,10 +369,7 @@ class VariantStore:
         nonpar = _nonpar_sql(self.genome_build)
         with self._connect() as con:
             con.register("sub", sub)
-            con.execute(
-                "CREATE TEMP TABLE s AS SELECT key, chrom, pos, ref, alt, "
-                "regexp_extract(filename, 'b-([0-9a-f]+)-', 1) AS batch FROM read_parquet(?, filename=true)",
-                [sites])
+            con.execute("CREATE TEMP TABLE s AS SELECT key, chrom, pos, ref, alt, batch FROM read_parquet(?)", [sites])
             con.execute("CREATE TEMP TABLE d AS SELECT key, any_value(chrom) chrom, any_value(pos) pos, "
                         "any_value(ref) ref, any_value(alt) alt FROM s GROUP BY key")
             con.execute("CREATE TEMP TABLE base AS SELECT batch, count(*) n, sum(x_ploidy) sx, sum(y_ploidy) sy "

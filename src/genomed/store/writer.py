@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from genomed.db.base import utcnow
-from genomed.errors import DuplicateError, InputError
+from genomed.errors import DuplicateError, InputError, IntegrityViolationError
 from genomed.ingest.chunks import MISSING, BatchSample, BlockChunk, RecordChunk
 from genomed.store.keys import contig_code, contig_name
 from genomed.store.layout import (
@@ -66,14 +66,14 @@ def store_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    dictionary = [c for c in ("chrom", "ref", "alt", "label", "source") if c in table.column_names]
+    dictionary = [c for c in ("chrom", "ref", "alt", "batch", "label", "source") if c in table.column_names]
     pq.write_table(table, path, compression="zstd", compression_level=3, row_group_size=ROW_GROUP_ROWS,
                    use_dictionary=dictionary, write_statistics=True)
 
 
-def _sort(table: pa.Table, keys: list[str]) -> pa.Table:
+def sort_table(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys]))
 
 
@@ -103,6 +103,7 @@ class StagedBatch:
     root: Path
     entry: BatchEntry
     staging: Path
+    files: dict[str, list[str]]
 
     def commit(self) -> Manifest:
         """Publish the batch: move its files into place and replace the manifest, under the store lock."""
@@ -111,15 +112,15 @@ class StagedBatch:
             try:
                 manifest = read_manifest(self.root)
                 check_admissible(manifest, self.entry.input_sha256, self.entry.samples, self.entry.genome_build)
-                for relative in [*(p for paths in self.entry.files.values() for p in paths),
-                                 self.entry.samples_file]:
+                for relative in [*(p for paths in self.files.values() for p in paths), self.entry.samples_file]:
                     target = self.root / relative
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(self.staging / relative, target)
                     moved.append(target)
                 self.entry.committed_at = utcnow().isoformat()
+                tables = {t: [*manifest.files(t), *self.files.get(t, [])] for t in {*manifest.tables, *self.files}}
                 published = Manifest(version=manifest.version + 1, genome_build=self.entry.genome_build,
-                                     batches=[*manifest.batches, self.entry])
+                                     batches=[*manifest.batches, self.entry], tables=tables)
                 write_manifest(self.root, published)
             except BaseException:
                 for path in moved:
@@ -150,18 +151,21 @@ def check_admissible(manifest: Manifest, input_sha256: list[str], samples: list[
                              "their batch first")
 
 
-def revert_batch(root: Path, batch_id: str) -> Manifest:
-    """Publish a manifest without ``batch_id`` (undo a commit whose catalog transaction failed)."""
+def revert_batch(root: Path, staged: StagedBatch) -> Manifest:
+    """Publish a manifest without a just-committed batch (undo a commit whose catalog transaction failed)."""
+    batch_id = staged.entry.batch_id
+    own = {p for paths in staged.files.values() for p in paths}
     with store_lock(root):
         manifest = read_manifest(root)
+        if not own <= {p for t in manifest.tables for p in manifest.files(t)}:
+            raise IntegrityViolationError(f"batch {batch_id} was compacted since its commit; it cannot be reverted")
         kept = [b for b in manifest.batches if b.batch_id != batch_id]
-        gone = [b for b in manifest.batches if b.batch_id == batch_id]
+        tables = {t: [p for p in manifest.files(t) if p not in own] for t in manifest.tables}
         published = Manifest(version=manifest.version + 1, genome_build=manifest.genome_build if kept else "",
-                             batches=kept)
+                             batches=kept, tables=tables)
         write_manifest(root, published)
-    for batch in gone:
-        for path in [*(p for paths in batch.files.values() for p in paths), batch.samples_file]:
-            (root / path).unlink(missing_ok=True)
+    for path in [*own, staged.entry.samples_file]:
+        (root / path).unlink(missing_ok=True)
     return published
 
 
@@ -224,7 +228,8 @@ class BatchWriter:
         sites = pa.table({
             "key": pa.array(chunk.key, pa.int64()), "chrom": pa.array(chunk.chrom, pa.string()),
             "pos": pa.array(chunk.pos, pa.int32()), "ref": pa.array(chunk.ref, pa.string()),
-            "alt": pa.array(chunk.alt, pa.string()), "ac": counts["ac"], "an": pa.array(chunk.an, pa.int32()),
+            "alt": pa.array(chunk.alt, pa.string()), "batch": pa.array([self.batch_id] * len(chunk), pa.string()),
+            "ac": counts["ac"], "an": pa.array(chunk.an, pa.int32()),
             "n_het": counts["n_het"], "n_hom_alt": counts["n_hom_alt"], "n_hemi_alt": counts["n_hemi_alt"],
             "n_missing": counts["n_missing"], "filter_pass": pa.array(chunk.filter_pass, pa.bool_()),
         }, schema=SITES_SCHEMA)
@@ -267,16 +272,16 @@ class BatchWriter:
     def _flush(self, partition: Partition) -> None:
         sites = pa.concat_tables(self._buffers.sites.pop(partition))
         genotypes = pa.concat_tables(self._buffers.genotypes.pop(partition))
-        self._write("sites", partition, _sort(sites, ["key"]))
+        self._write("sites", partition, sort_table(sites, ["key"]))
         if genotypes.num_rows:
-            self._write("genotypes", partition, _sort(genotypes, ["key", "sample"]))
+            self._write("genotypes", partition, sort_table(genotypes, ["key", "sample"]))
 
     def _write(self, table: str, partition: Partition, data: pa.Table) -> None:
         code, bin_number = partition
         part = self._parts[(table, partition)]
         self._parts[(table, partition)] += 1
         relative = f"{partition_dir(table, contig_name(code), bin_number)}/b-{self.batch_id}-{part:03d}.parquet"
-        _write_parquet(data, self.staging / relative)
+        write_parquet(data, self.staging / relative)
         self._files[table].append(relative)
 
     # -- gVCF batches ----------------------------------------------------------------------------
@@ -314,18 +319,18 @@ class BatchWriter:
         records = pa.concat_tables(self._gvcf_records) if self._gvcf_records else None
         ploidy_of = {int(self._sample_ids[s.index]): (s.x_ploidy, s.y_ploidy) for s in samples}
         if records is not None and records.num_rows:
-            sites = _gvcf_sites(records, genotypes, blocks, ploidy_of, self.genome_build)
+            sites = _gvcf_sites(records, genotypes, blocks, ploidy_of, self.genome_build, self.batch_id)
             partitions = self._partitions_of(sites.column("key").to_numpy())
             g_partitions = self._partitions_of(genotypes.column("key").to_numpy())
             for partition in np.unique(partitions):
                 code, bin_number = divmod(int(partition), 1 << 20)
-                self._write("sites", (code, bin_number), _sort(sites.filter(pa.array(partitions == partition)),
+                self._write("sites", (code, bin_number), sort_table(sites.filter(pa.array(partitions == partition)),
                                                                ["key"]))
                 rows = genotypes.filter(pa.array(g_partitions == partition))
                 if rows.num_rows:
-                    self._write("genotypes", (code, bin_number), _sort(rows, ["key", "sample"]))
+                    self._write("genotypes", (code, bin_number), sort_table(rows, ["key", "sample"]))
         for (code, bin_number), part in _split_blocks_by_bin(blocks).items():
-            self._write("blocks", (code, bin_number), _sort(part, ["chrom", "start", "sample"]))
+            self._write("blocks", (code, bin_number), sort_table(part, ["chrom", "start", "sample"]))
 
     # -- output ----------------------------------------------------------------------------------
 
@@ -344,12 +349,12 @@ class BatchWriter:
             "source": pa.array([self.source] * len(samples), pa.string()),
         }, schema=SAMPLES_SCHEMA)
         samples_file = f"samples/b-{self.batch_id}.parquet"
-        _write_parquet(samples_table, self.staging / samples_file)
+        write_parquet(samples_table, self.staging / samples_file)
         entry = BatchEntry(batch_id=self.batch_id, source=self.source, input_sha256=self._input_sha256,
                            genome_build=self.genome_build, samples=[int(self._sample_ids[s.index]) for s in samples],
-                           committed_at="", files=dict(self._files), samples_file=samples_file,
+                           committed_at="", samples_file=samples_file,
                            records=self._records, genotypes=self._genotypes, provenance=self._provenance)
-        return StagedBatch(root=self.root, entry=entry, staging=self.staging)
+        return StagedBatch(root=self.root, entry=entry, staging=self.staging, files=dict(self._files))
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -409,11 +414,11 @@ def covered_counts(blocks: pa.Table, chrom: str, positions: npt.NDArray[np.int32
 
 
 def _gvcf_sites(records: pa.Table, genotypes: pa.Table, blocks: pa.Table, ploidy_of: dict[int, tuple[int, int]],
-                build: str) -> pa.Table:
+                build: str, batch_id: str) -> pa.Table:
     """Sites of a gVCF batch: counts from the genotypes, allele numbers from every sample's coverage."""
     first = records.group_by("key", use_threads=False).aggregate(
         [("chrom", "first"), ("pos", "first"), ("ref", "first"), ("alt", "first"), ("filter_pass", "max")])
-    first = _sort(first, ["key"])
+    first = sort_table(first, ["key"])
     keys = first.column("key").to_numpy()
     g_key = genotypes.column("key").to_numpy()
     alt = genotypes.column("alt_count").to_numpy()
@@ -437,7 +442,8 @@ def _gvcf_sites(records: pa.Table, genotypes: pa.Table, blocks: pa.Table, ploidy
     return pa.table({
         "key": pa.array(keys, pa.int64()), "chrom": first.column("chrom_first"), "pos": first.column("pos_first"),
         "ref": first.column("ref_first"), "alt": first.column("alt_first"),
-        "ac": count(carried, alt.astype(np.int64)), "an": pa.array(an.astype(np.int32), pa.int32()),
+        "batch": pa.array([batch_id] * n, pa.string()), "ac": count(carried, alt.astype(np.int64)),
+        "an": pa.array(an.astype(np.int32), pa.int32()),
         "n_het": count(carried & (alt == 1) & (ploidy == 2)), "n_hom_alt": count(alt == 2),
         "n_hemi_alt": count((alt == 1) & (ploidy == 1)), "n_missing": count(alt == MISSING),
         "filter_pass": first.column("filter_pass_max"),
