@@ -29,13 +29,13 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -48,9 +48,9 @@ from genomed.vault.keys import NodeKeys, generate_node_keys
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NODE = "node-test"
-ENTRIES = AuditEntry.__table__
-CHECKPOINTS = AuditCheckpoint.__table__
-HEAD = AuditHead.__table__
+ENTRIES = cast(Table, AuditEntry.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
+HEAD = cast(Table, AuditHead.__table__)
 ENTRY_FIELDS = ("at", "actor", "action", "object_type", "object_id", "purpose", "outcome", "details")
 
 
@@ -224,7 +224,8 @@ BAD_RECORDS: list[tuple[str, dict[str, Any]]] = [
     ("details key not text", {"details": {1: "x"}}),
     ("details naming identifying data", {"details": {"Date-of-Birth": "1970-01-01"}}),
     ("details too large", {"details": {"blob": "x" * 9000}}),
-    ("naive time", {"at": dt.datetime(2030, 1, 1)}),  # noqa: DTZ001
+    ("naive time", {"at": dt.datetime(2030, 1, 1)}),
+    ("time before year 1 in UTC", {"at": dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))}),
 ]
 
 
@@ -365,7 +366,7 @@ def test_any_single_tampering_is_caught_at_the_first_bad_entry(engine: Engine, k
         reset(engine)
         # insert and truncate are only visible through a checkpoint: make sure one exists.
         n = data.draw(st.integers(EVERY if kind in ("insert", "truncate") else 2, 40), label="n")
-        entries = data.draw(st.lists(_ENTRY, min_size=n, max_size=n), label="entries")
+        entries: list[dict[str, Any]] = data.draw(st.lists(_ENTRY, min_size=n, max_size=n), label="entries")
         trail = fresh_trail(keys, tmp_path, every=EVERY)
         for start in range(0, n, 7):
             with transaction(engine) as session:

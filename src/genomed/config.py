@@ -8,6 +8,7 @@ The home holds everything a node owns on local disk::
       vault/                Crypt4GH-encrypted files, two-level fan-out by file id
       audit/anchors.jsonl   signed audit checkpoints, anchored outside the database
       staging/              partial writes, renamed into place when complete
+      store/                the variant store (Parquet, see genomed.store.layout)
       catalog.sqlite        the embedded database, unless database_url points elsewhere
 
 The home is found from ``--home``, else ``GENOMED_HOME``.
@@ -69,6 +70,15 @@ class NodeConfig:
     @property
     def staging_dir(self) -> Path:
         return self.home / "staging"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def consent_signal(self) -> Path:
+        """A file touched after every consent change: a cheap, cross-process "re-read consent" signal."""
+        return self.home / "consent.epoch"
 
     @property
     def audit_dir(self) -> Path:

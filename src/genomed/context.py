@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from genomed.audit.trail import AuditTrail
 from genomed.config import NodeConfig
 from genomed.db.engine import transaction
+from genomed.store.query import VariantStore
 from genomed.vault.keys import NodeKeys
 from genomed.vault.store import Vault
 
@@ -25,6 +26,7 @@ class NodeContext:
     keys: NodeKeys
     vault: Vault
     audit: AuditTrail
+    store: VariantStore
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -16,6 +16,7 @@ from genomed.context import NodeContext
 from genomed.db.engine import make_engine, transaction
 from genomed.db.migrate import current_revision, head_revision, upgrade_to_head
 from genomed.errors import ConfigurationError
+from genomed.store.query import VariantStore
 from genomed.vault.keys import generate_node_keys, load_node_keys
 from genomed.vault.store import Vault
 
@@ -37,7 +38,7 @@ def init_node(home: Path, *, node_name: str, country: str, genome_build: str = "
     created_home = not home.exists()
     home.mkdir(parents=True, exist_ok=True)
     try:
-        for folder in (config.vault_dir, config.staging_dir, config.audit_dir):
+        for folder in (config.vault_dir, config.staging_dir, config.audit_dir, config.store_dir):
             folder.mkdir(parents=True, exist_ok=True)
             os.chmod(folder, 0o700)
         keys = generate_node_keys(config.keys_dir, passphrase, node_name)
@@ -64,7 +65,7 @@ def init_node(home: Path, *, node_name: str, country: str, genome_build: str = "
         if created_home:
             shutil.rmtree(home, ignore_errors=True)
         else:
-            for name in ("keys", "vault", "staging", "audit", "catalog.sqlite", "catalog.sqlite-wal",
+            for name in ("keys", "vault", "staging", "audit", "store", "catalog.sqlite", "catalog.sqlite-wal",
                          "catalog.sqlite-shm"):
                 target = home / name
                 if target.is_dir():
@@ -73,7 +74,8 @@ def init_node(home: Path, *, node_name: str, country: str, genome_build: str = "
                     target.unlink()
         raise
     vault = Vault(config.vault_dir, config.staging_dir, keys)
-    return NodeContext(config=config, engine=engine, keys=keys, vault=vault, audit=audit)
+    return NodeContext(config=config, engine=engine, keys=keys, vault=vault, audit=audit,
+                       store=VariantStore(config.store_dir, config.genome_build))
 
 
 def open_node(home: Path, *, migrate: bool = True) -> NodeContext:
@@ -100,4 +102,6 @@ def open_node(home: Path, *, migrate: bool = True) -> NodeContext:
         )
     audit = AuditTrail(config.node_id, keys, config.audit_dir / ANCHOR_FILE, config.audit_checkpoint_every)
     vault = Vault(config.vault_dir, config.staging_dir, keys)
-    return NodeContext(config=config, engine=engine, keys=keys, vault=vault, audit=audit)
+    config.store_dir.mkdir(exist_ok=True)
+    return NodeContext(config=config, engine=engine, keys=keys, vault=vault, audit=audit,
+                       store=VariantStore(config.store_dir, config.genome_build))

@@ -236,7 +236,10 @@ def _clean_time(at: dt.datetime | None) -> dt.datetime:
         raise InputError(f"audit time must be a datetime, not {type(at).__name__}")
     if at.tzinfo is None or at.utcoffset() is None:
         raise InputError("audit time must be timezone-aware (UTC); a naive time is ambiguous")
-    return at.astimezone(dt.UTC)
+    try:
+        return at.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise InputError(f"audit time {at.isoformat()} is out of range in UTC") from exc
 
 
 # --- anchors: written only once the transaction that made the checkpoint has committed ---------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from genomed.catalog.models import Consent, ConsentScope, Patient
+from genomed.catalog.models import Consent, ConsentScope, Patient, Sample
 from genomed.db.base import utcnow
 from genomed.errors import ConsentError, InputError
 
@@ -61,3 +61,18 @@ def require_consent(session: Session, patient: Patient, scope: Scope, action: st
     )
     why = f"was withdrawn on {withdrawn.isoformat(timespec='seconds')}" if withdrawn is not None else "was never given"
     raise ConsentError(f"cannot {action}: the {scope.value} consent of patient {patient.pseudonym} {why}")
+
+
+def samples_without_scope(session: Session, scope: Scope, at: dt.datetime | None = None) -> set[int]:
+    """Ids of every sample whose donor does not have ``scope`` in force: the samples to leave out.
+
+    One query, however many samples: the variant store calls this whenever consent may have changed.
+    """
+    moment = at or utcnow()
+    in_force = (
+        select(Consent.patient_id)
+        .join(ConsentScope, ConsentScope.consent_id == Consent.id)
+        .where(and_(ConsentScope.scope == scope.value, Consent.given_at <= moment,
+                    or_(ConsentScope.withdrawn_at.is_(None), ConsentScope.withdrawn_at > moment)))
+    )
+    return set(session.scalars(select(Sample.id).where(Sample.patient_id.not_in(in_force))))

@@ -54,7 +54,14 @@ def give_consent(ctx: NodeContext, actor: str, *, pseudonym: str, scopes: list[s
             for case in cases_waiting_for_consent(session, patient.id):
                 advance_and_audit(ctx, session, actor, case, CaseState.CONSENTED, user)
         _ = consent.scopes
+    signal_consent_change(ctx)
     return consent
+
+
+def signal_consent_change(ctx: NodeContext) -> None:
+    """Tell every process of this node that consent changed (they re-read it before their next answer)."""
+    signal = ctx.config.consent_signal
+    signal.write_text(utcnow().isoformat())
 
 
 def withdraw_consent(ctx: NodeContext, actor: str, *, pseudonym: str, scopes: list[str] | None,
@@ -86,6 +93,7 @@ def withdraw_consent(ctx: NodeContext, actor: str, *, pseudonym: str, scopes: li
         ctx.audit.record(session, actor=actor, action="consent.withdraw", object_type="patient",
                          object_id=patient.pseudonym, purpose=Purpose.CARE,
                          details={"scopes": ",".join(withdrawn)})
+    signal_consent_change(ctx)
     return withdrawn
 
 

@@ -235,6 +235,19 @@ class Analysis(Base):
     started_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
+class QCResult(Base):
+    """Per-sample quality control of one ingest: metrics, and pass/warn/fail against the thresholds."""
+
+    __tablename__ = "qc_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id"), index=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8))  # pass, warn, fail
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Report(Base):
     """A clinical report version: drafted by one person, signed by a second, then immutable."""
 
@@ -288,6 +301,7 @@ __all__ = [
     "NodeSetting",
     "Patient",
     "Prescription",
+    "QCResult",
     "Report",
     "Sample",
     "StoredFile",
