@@ -1,0 +1,247 @@
+"""Ingestion as a node runs it: vault → reader (normalise, QC) → variant store → catalog, all or nothing.
+
+The input is a file already in the vault (so it is encrypted at rest and digest-checked). Its
+plaintext is decrypted into the node's private staging folder for htslib to read and deleted as
+soon as the batch is written. The batch is committed to the store while the catalog transaction
+that records the analysis and the QC is still open; if that transaction then fails, the batch is
+reverted, so the store and the catalog never disagree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cyvcf2
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from genomed import __version__
+from genomed.access.purpose import Purpose
+from genomed.access.roles import Permission
+from genomed.catalog.cases import CaseState
+from genomed.catalog.consent_rules import Scope, require_consent
+from genomed.catalog.files import FileKind, file_by_vault_id
+from genomed.catalog.guard import authorize
+from genomed.catalog.models import Analysis, FamilyMember, Prescription, QCResult, Sample, StoredFile
+from genomed.catalog.prescriptions import advance_and_audit
+from genomed.context import NodeContext
+from genomed.db.base import utcnow
+from genomed.errors import InputError, NotFoundError, UnknownSampleError
+from genomed.genome.reference import ReferenceGenome, open_reference
+from genomed.ingest.chunks import BatchSample, BlockChunk, NormalisationCounts, RecordChunk
+from genomed.ingest.qc import QCAccumulator, QCThresholds, SampleQC
+from genomed.ingest.qc import QCResult as QCOutcome
+from genomed.ingest.qc_report import write_qc_report
+from genomed.ingest.reader import IngestStream, read_header, read_vcf
+from genomed.store.layout import read_manifest
+from genomed.store.writer import BatchWriter, StagedBatch, check_admissible, revert_batch
+
+LOG = logging.getLogger(__name__)
+PIPELINE = "genomed-ingest"
+
+
+@dataclass
+class IngestOutcome:
+    """What one ingest did, for the CLI, the demo and the tests."""
+
+    batch_id: str
+    source: str
+    samples: list[str]
+    records: int
+    genotypes: int
+    normalisation: list[NormalisationCounts]
+    qc: list[QCOutcome]
+    analyses: list[int]
+    qc_reports: list[Path] = field(default_factory=list)
+
+    @property
+    def qc_status(self) -> str:
+        order = {"pass": 0, "n/a": 0, "warn": 1, "fail": 2}
+        return max((q.status for q in self.qc), key=lambda s: order.get(s, 0), default="n/a")
+
+    def sample_qc(self) -> list[SampleQC]:
+        return [s for q in self.qc for s in q.samples]
+
+
+@contextlib.contextmanager
+def _plaintext(ctx: NodeContext, stored: StoredFile) -> Iterator[Path]:
+    """The decrypted file in the node's staging folder, deleted afterwards whatever happens."""
+    suffix = ".vcf.gz" if stored.original_name.endswith((".gz", ".bgz")) else ".vcf"
+    path = ctx.config.staging_dir / f"ingest-{stored.vault_id}{suffix}"
+    try:
+        ctx.vault.read_to_path(stored.vault_id, stored.plaintext_sha256, stored.plaintext_size, path)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _samples_by_label(session: Session, labels: list[str], path_name: str) -> dict[str, Sample]:
+    found = {s.label: s for s in session.scalars(select(Sample).where(Sample.label.in_(labels)))}
+    unknown = [label for label in labels if label not in found]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise UnknownSampleError(f"{path_name}: sample column(s) match no catalog sample: {shown}")
+    return found
+
+
+def _trios(session: Session, samples: dict[str, Sample]) -> list[tuple[str, str, str]]:
+    """(child, father, mother) sample labels for every trio wholly present in the file."""
+    by_patient = {s.patient_id: s.label for s in samples.values()}
+    trios = []
+    for member in session.scalars(select(FamilyMember).where(FamilyMember.patient_id.in_(list(by_patient)))):
+        if member.father_id in by_patient and member.mother_id in by_patient:
+            trios.append((by_patient[member.patient_id], by_patient[member.father_id], by_patient[member.mother_id]))
+    return trios
+
+
+def ingest_files(ctx: NodeContext, actor: str, *, vault_ids: list[str], reference: Path | None = None,
+                 thresholds: QCThresholds | None = None) -> IngestOutcome:
+    """Ingest one multi-sample VCF, or several single-sample gVCFs as one batch."""
+    if not vault_ids:
+        raise InputError("nothing to ingest: give at least one stored file")
+    with ctx.transaction() as session:
+        authorize(ctx, session, actor, Permission.RECORD_ANALYSIS, object_type="file", object_id=vault_ids[0],
+                  purpose=Purpose.CARE)
+        stored = [file_by_vault_id(session, v) for v in vault_ids]
+        for item in stored:
+            if item.kind not in (FileKind.VCF.value, FileKind.GVCF.value):
+                raise InputError(f"file {item.vault_id} is a {item.kind}, not a VCF or gVCF")
+    check_admissible(read_manifest(ctx.config.store_dir), [s.plaintext_sha256 for s in stored], [],
+                     ctx.config.genome_build)
+    genome = open_reference(reference, ctx.config.genome_build) if reference is not None else None
+    with contextlib.ExitStack() as stack:
+        paths = [stack.enter_context(_plaintext(ctx, item)) for item in stored]
+        headers = [read_header(p) for p in paths]
+        labels = [name for h in headers for name in h.samples]
+        with ctx.transaction() as session:
+            samples = _samples_by_label(session, labels, stored[0].original_name)
+            for sample in samples.values():
+                require_consent(session, sample.patient, Scope.DIAGNOSIS, f"ingest sample {sample.label}")
+            catalog_sex = {label: s.patient.sex for label, s in samples.items()}
+            trios = _trios(session, samples)
+        return _ingest(ctx, actor, stored, paths, samples, catalog_sex, trios, genome, thresholds)
+
+
+def _ingest(ctx: NodeContext, actor: str, stored: list[StoredFile], paths: list[Path], samples: dict[str, Sample],
+            catalog_sex: dict[str, str], trios: list[tuple[str, str, str]], genome: ReferenceGenome | None,
+            thresholds: QCThresholds | None) -> IngestOutcome:
+    streams = [read_vcf(p, expected_build=ctx.config.genome_build, reference=genome) for p in paths]
+    try:
+        source = "gvcf" if streams[0].is_gvcf else "vcf"
+        if any(s.is_gvcf != streams[0].is_gvcf for s in streams):
+            raise InputError("a batch is either one multi-sample VCF or several gVCFs, not a mixture")
+        if source == "vcf" and len(streams) > 1:
+            raise InputError("ingest multi-sample VCFs one at a time; only gVCFs are batched together")
+        order = [s.name for stream in streams for s in stream.samples]
+        writer = BatchWriter(ctx.config.store_dir, source=source, genome_build=ctx.config.genome_build,
+                             sample_ids=[samples[name].id for name in order],
+                             input_sha256=[s.plaintext_sha256 for s in stored],
+                             provenance=_provenance(stored, genome, source))
+        qc: list[QCOutcome] = []
+        batch_samples: list[BatchSample] = []
+        try:
+            for number, stream in enumerate(streams):
+                offset = number if source == "gvcf" else 0
+                accumulator = QCAccumulator(stream.samples, stream.build, catalog_sex=catalog_sex, trios=trios,
+                                            thresholds=thresholds)
+                for chunk in stream.chunks():
+                    accumulator.add(chunk)
+                    _feed(writer, chunk, offset, source)
+                qc.append(accumulator.result(stream.samples))
+                batch_samples.extend(BatchSample(index=s.index + offset, name=s.name, x_ploidy=s.x_ploidy,
+                                                 y_ploidy=s.y_ploidy) for s in stream.samples)
+            staged = writer.finish(batch_samples)
+        except BaseException:
+            writer.abort()
+            raise
+    finally:
+        for stream in streams:
+            stream.close()
+    return _publish(ctx, actor, staged, stored, samples, streams, qc)
+
+
+def _feed(writer: BatchWriter, chunk: RecordChunk | BlockChunk, offset: int, source: str) -> None:
+    """Hand a chunk to the writer, renumbering a gVCF's one sample to its place in the batch."""
+    if isinstance(chunk, BlockChunk):
+        if offset:
+            chunk.sample = np.full(len(chunk.sample), offset, dtype=np.int32)
+        writer.add_blocks(chunk)
+        return
+    if source == "gvcf":
+        if offset:
+            chunk.gt_sample = np.full(len(chunk.gt_sample), offset, dtype=np.int32)
+        writer.add_records(chunk, sample_index=offset)
+    else:
+        writer.add_records(chunk)
+
+
+def _provenance(stored: list[StoredFile], genome: ReferenceGenome | None, source: str) -> dict[str, Any]:
+    return {
+        "pipeline": PIPELINE, "genomed": __version__, "cyvcf2 (htslib)": cyvcf2.__version__,
+        "inputs": [{"file": s.vault_id, "name": s.original_name, "sha256": s.plaintext_sha256} for s in stored],
+        "reference": str(getattr(genome, "path", "")) or None,
+        "source": source,
+    }
+
+
+def _publish(ctx: NodeContext, actor: str, staged: StagedBatch, stored: list[StoredFile], samples: dict[str, Sample],
+             streams: list[IngestStream], qc: list[QCOutcome]) -> IngestOutcome:
+    """Commit the batch and record analyses and QC in one catalog transaction; revert the batch on failure."""
+    committed = False
+    analysis_ids: list[int] = []
+    try:
+        with ctx.transaction() as session:
+            user = authorize(ctx, session, actor, Permission.RECORD_ANALYSIS, object_type="file",
+                             object_id=stored[0].vault_id, purpose=Purpose.CARE)
+            by_case: dict[int, list[Sample]] = {}
+            for label in [s.sample for q in qc for s in q.samples]:
+                sample = session.get(Sample, samples[label].id)
+                if sample is None:
+                    raise NotFoundError(f"sample {label} disappeared during the ingest")
+                by_case.setdefault(sample.prescription_id, []).append(sample)
+            qc_by_label = {s.sample: s for q in qc for s in q.samples}
+            for case_id, case_samples in by_case.items():
+                case = session.get(Prescription, case_id)
+                if case is None:
+                    raise NotFoundError(f"case {case_id} disappeared during the ingest")
+                analysis = Analysis(
+                    prescription_id=case_id, kind="ingest", pipeline=PIPELINE, pipeline_version=__version__,
+                    genome_build=ctx.config.genome_build, parameters={"source": staged.entry.source},
+                    provenance={**staged.entry.provenance, "batch": staged.entry.batch_id,
+                                "normalisation": [vars(s.counts) for s in streams]},
+                    status="succeeded", started_at=utcnow(), finished_at=utcnow(), started_by=user.id)
+                session.add(analysis)
+                session.flush()
+                analysis_ids.append(analysis.id)
+                for sample in case_samples:
+                    result = qc_by_label[sample.label]
+                    session.add(QCResult(sample_id=sample.id, analysis_id=analysis.id, status=result.status,
+                                         metrics={"metrics": result.metrics,
+                                                  "checks": [vars(c) for c in result.checks]}))
+                ctx.audit.record(session, actor=actor, action="store.ingest", object_type="case",
+                                 object_id=case.reference, purpose=Purpose.CARE,
+                                 details={"batch": staged.entry.batch_id, "analysis": analysis.id,
+                                          "samples": len(case_samples), "records": staged.entry.records})
+                advance_and_audit(ctx, session, actor, case, CaseState.ANALYSED, user)
+            staged.commit()
+            committed = True
+    except BaseException:
+        if committed:
+            LOG.warning("catalog transaction failed after the store commit; reverting batch %s", staged.entry.batch_id)
+            revert_batch(ctx.config.store_dir, staged)
+        else:
+            staged.discard()
+        raise
+    reports = [path for n, q in enumerate(qc)
+               for path in write_qc_report(q, ctx.config.home / "qc", stem=f"{staged.entry.batch_id}-{n}",
+                                           provenance=staged.entry.provenance)]
+    return IngestOutcome(batch_id=staged.entry.batch_id, source=staged.entry.source,
+                         samples=[s.sample for q in qc for s in q.samples], records=staged.entry.records,
+                         genotypes=staged.entry.genotypes, normalisation=[s.counts for s in streams], qc=qc,
+                         analyses=analysis_ids, qc_reports=reports)
