@@ -12,6 +12,7 @@ import genomed.cli.case_cmd as case_cmd
 import genomed.cli.data_cmd as data_cmd
 import genomed.cli.demo_cmd as demo_cmd
 import genomed.cli.file_cmd as file_cmd
+import genomed.cli.ingest_cmd as ingest_cmd
 import genomed.cli.people_cmd as people_cmd
 import genomed.cli.variant_cmd as variant_cmd
 from genomed import __version__
@@ -89,3 +90,4 @@ app.add_typer(variant_cmd.variants, name="variant")
 app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")
 app.command(name="demo")(demo_cmd.demo)
+app.command(name="ingest")(ingest_cmd.ingest)
