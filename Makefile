@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench bench-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,15 @@ unit: install
 
 test: lint typecheck unit
 
-bench: install
+# Tools the benchmarks compare against: Debian's bcftools/tabix, and Hail in a venv of its own
+# (it brings Spark; Java is on the machine).
+bench-deps:
+	@command -v bcftools >/dev/null && command -v tabix >/dev/null || \
+	  (apt-get update && apt-get install -y bcftools tabix)
+	@test -x .venv-hail/bin/python || ($(PYTHON) -m venv .venv-hail && .venv-hail/bin/pip install --quiet hail)
+
+bench: install bench-deps
 	$(PY) benchmarks/run_all.py --json bench-results.json
 
 clean:
-	rm -rf $(VENV) demo-node bench-results.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-hail .bench-cache demo-node bench-results.json .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ["vault_throughput", "audit_chain"]
+BENCHMARKS = ["vault_throughput", "audit_chain", "variant_store"]
 
 
 def main() -> int:
