@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from genomed.config import resolve_home
 from genomed.context import NodeContext
 from genomed.errors import ConfigurationError
 
-console = Console(soft_wrap=True)
+# Piped output (CI logs, `make demo | tee`) gets a width that fits our tables instead of 80 columns.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 150)
 USER_ENV = "GENOMED_USER"
 
 

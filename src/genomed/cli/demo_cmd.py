@@ -14,9 +14,13 @@ def demo(home: Annotated[Path, typer.Option("--home", help="Where to create the 
          fresh: Annotated[bool, typer.Option("--fresh", help="Delete an earlier demo node there first.")] = False
          ) -> None:
     """Create a demo node and walk it from patient inclusion to a signed report."""
+    from genomed.cli.ingest_cmd import print_outcome
     from genomed.demo.journey import run_demo
 
     summary = run_demo(home, fresh=fresh, say=lambda line: console.print(f"• {line}", highlight=False))
+    if summary.qc is not None:
+        console.rule("QC of the ingested family")
+        print_outcome(summary.qc)
     console.rule("summary")
     for line in summary.lines:
         console.print(line, highlight=False)

@@ -9,6 +9,7 @@ through the same service functions as the CLI, as a named user.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from genomed.context import NodeContext
 from genomed.data import data_file
 from genomed.errors import ConsentError, GenomedError, IllegalTransitionError
 from genomed.node import init_node
+from genomed.simulate.cohort import simulate_trios
+from genomed.store.ingestion import IngestOutcome, ingest_files
+from genomed.store.service import VariantSpec, query_carriers, query_variant
 
 ADMIN = "admin"
 PRESCRIBER = "dr.martin"
@@ -50,7 +54,6 @@ MOTHER = ("2 84 07 69 123 789 12", "1984-07-02", "female")
 FATHER = ("1 82 11 69 456 123 45", "1982-11-23", "male")
 CANCER = ("1 61 05 75 111 222 33", "1961-05-09", "male")
 
-RARE_DISEASE_VCF = "truth-sets/PG_NA12878_hg38-chr21.vcf.gz"
 CANCER_VCF = "cancer/tumours/T001-COAD.grch38.vcf.gz"
 
 
@@ -59,9 +62,18 @@ class DemoSummary:
     """What the demo did, printed at its end."""
 
     lines: list[str] = field(default_factory=list)
+    qc: IngestOutcome | None = None
 
     def add(self, text: str) -> None:
         self.lines.append(text)
+
+
+def _first_de_novo(truth: Path) -> VariantSpec | None:
+    """The first de novo mutation the simulator recorded, as a variant to look up."""
+    for family in json.loads(truth.read_text()).get("families", []):
+        for item in family.get("de_novo", []):
+            return VariantSpec(item["chrom"], int(item["pos"]), item["ref"], item["alt"])
+    return None
 
 
 def run_demo(home: Path, fresh: bool = False, say: Callable[[str], None] = print) -> DemoSummary:
@@ -77,8 +89,21 @@ def run_demo(home: Path, fresh: bool = False, say: Callable[[str], None] = print
     return summary
 
 
+def _simulate_family(ctx: NodeContext) -> tuple[Path, dict[str, str], str]:
+    """A trio sequenced by the 'laboratory': population-genetic simulation over 300 whole MANE genes.
+
+    Returns the trio VCF, the roles of its sample columns, and the child's sex.
+    """
+    out = ctx.config.home / "simulated"
+    manifest = simulate_trios(out, families=1, n_genes=300, mode="genes", seed=2026)
+    trio = manifest.trios[0]
+    return (out / "trios" / f"{trio['family_id']}.vcf.gz",
+            {"child": trio["child"], "father": trio["father"], "mother": trio["mother"]}, trio["child_sex"])
+
+
 def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None]) -> None:
     say(f"node {ctx.config.node_name} ({ctx.config.country}, {ctx.config.genome_build}) in {ctx.config.home}")
+    trio_vcf, columns, child_sex = _simulate_family(ctx)
     for name, roles, display in [
         (PRESCRIBER, ["prescriber"], "Dr Claire Martin, clinical geneticist"),
         (BIOLOGIST, ["biologist"], "Dr Paul Dupont, laboratory geneticist"),
@@ -92,13 +117,14 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None])
 
     proband, mother, father, cancer = (
         patients.include_patient(ctx, PRESCRIBER, national_id=i, birth_date=d, sex=s).pseudonym
-        for i, d, s in (PROBAND, MOTHER, FATHER, CANCER)
+        for i, d, s in ((*PROBAND[:2], child_sex), MOTHER, FATHER, CANCER)
     )
     try:
-        patients.include_patient(ctx, PRESCRIBER, national_id=PROBAND[0], birth_date=PROBAND[1], sex=PROBAND[2])
+        patients.include_patient(ctx, PRESCRIBER, national_id=PROBAND[0], birth_date=PROBAND[1], sex=child_sex)
     except GenomedError as exc:
         say(f"second inclusion refused, as it should be: {exc}")
-    ped = (f"FAM-DEMO-1\t{proband}\t{father}\t{mother}\t2\t2\n"
+    child_code = "1" if child_sex == "male" else "2"
+    ped = (f"FAM-DEMO-1\t{proband}\t{father}\t{mother}\t{child_code}\t2\n"
            f"FAM-DEMO-1\t{father}\t0\t0\t1\t1\nFAM-DEMO-1\t{mother}\t0\t0\t2\t1\n")
     families.import_pedigree(ctx, PRESCRIBER, ped, "demo-family.ped")
     say(f"trio included: proband {proband}, father {father}, mother {mother}; cancer patient {cancer}")
@@ -119,14 +145,16 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None])
         prior_tests=["Mismatch repair immunohistochemistry or MSI testing"])
     say(f"prescribed {rd_case.reference} (RD-ID, {rd_case.state}) and {ca_case.reference} (CA-CRC, {ca_case.state})")
 
-    rd_sample = samples.add_sample(ctx, PRESCRIBER, case_reference=rd_case.reference, kind="germline")
-    for parent in (father, mother):
-        samples.add_sample(ctx, PRESCRIBER, case_reference=rd_case.reference, kind="germline", relative=parent)
+    rd_sample = samples.add_sample(ctx, PRESCRIBER, case_reference=rd_case.reference, kind="germline",
+                                   label=columns["child"])
+    for parent, role in ((father, "father"), (mother, "mother")):
+        samples.add_sample(ctx, PRESCRIBER, case_reference=rd_case.reference, kind="germline", relative=parent,
+                           label=columns[role])
     tumour = samples.add_sample(ctx, PRESCRIBER, case_reference=ca_case.reference, kind="tumour", tissue="colon",
                                 tumour_cellularity=0.6)
     samples.add_sample(ctx, PRESCRIBER, case_reference=ca_case.reference, kind="normal")
 
-    rd_file = files.store_file(ctx, BIOINFORMATICIAN, sample_label=rd_sample.label, path=data_file(RARE_DISEASE_VCF))
+    rd_file = files.store_file(ctx, BIOINFORMATICIAN, sample_label=rd_sample.label, path=trio_vcf)
     ca_file = files.store_file(ctx, BIOINFORMATICIAN, sample_label=tumour.label, path=data_file(CANCER_VCF))
     for stored in (rd_file, ca_file):
         say(f"stored {stored.original_name} encrypted as {stored.vault_id} ({stored.plaintext_size:,} bytes, "
@@ -139,8 +167,17 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None])
         prescriptions.advance_case(ctx, BIOLOGIST, rd_case.reference, CaseState.REPORTED)
     except IllegalTransitionError as exc:
         say(f"illegal transition refused: {exc}")
-    analyses.record_analysis(ctx, BIOINFORMATICIAN, case_reference=rd_case.reference, kind="ingest",
-                             pipeline="genomed-ingest")
+    outcome = ingest_files(ctx, BIOINFORMATICIAN, vault_ids=[rd_file.vault_id],
+                           reference=trio_vcf.parent.parent / "reference.fa")
+    say(f"ingested the trio VCF into the variant store: batch {outcome.batch_id}, {outcome.records:,} records, "
+        f"QC {outcome.qc_status}")
+    summary.qc = outcome
+    de_novo = _first_de_novo(trio_vcf.parent / "de_novo_truth.json")
+    if de_novo is not None:
+        counts = query_variant(ctx, BIOLOGIST, de_novo)
+        carriers = query_carriers(ctx, BIOLOGIST, de_novo)
+        say(f"cohort lookup of the simulated de novo {de_novo.label}: AC {counts.ac}/AN {counts.an}, "
+            f"carried by {', '.join(c.sample + ' ' + c.genotype for c in carriers)}")
     analyses.record_analysis(ctx, BIOLOGIST, case_reference=rd_case.reference, kind="interpretation",
                              pipeline="genomed-interpret")
     reports.draft_report(ctx, BIOLOGIST, case_reference=rd_case.reference,
