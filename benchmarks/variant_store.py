@@ -77,11 +77,8 @@ def bcftools() -> str:
 
 def child_ingest(store: Path, inputs: list[Path]) -> None:
     """Ingest ``inputs`` into ``store`` the way the node does (without the vault), print time and RSS."""
-    import numpy as np
-
-    from genomed.ingest.chunks import BatchSample, BlockChunk
-    from genomed.ingest.qc import QCAccumulator
     from genomed.ingest.reader import read_vcf
+    from genomed.store.ingestion import stream_into_batch
     from genomed.store.writer import BatchWriter
 
     started = time.perf_counter()
@@ -90,22 +87,8 @@ def child_ingest(store: Path, inputs: list[Path]) -> None:
     names = [s.name for stream in streams for s in stream.samples]
     writer = BatchWriter(store, source=source, genome_build="GRCh38", sample_ids=list(range(len(names))),
                          input_sha256=[f"{i:064d}" for i in range(len(inputs))])
-    batch_samples = []
-    for number, stream in enumerate(streams):
-        offset = number if source == "gvcf" else 0
-        qc = QCAccumulator(stream.samples, "GRCh38")
-        for chunk in stream.chunks():
-            qc.add(chunk)
-            if isinstance(chunk, BlockChunk):
-                chunk.sample = np.full(len(chunk.sample), offset, dtype=np.int32)
-                writer.add_blocks(chunk)
-            elif source == "gvcf":
-                chunk.gt_sample = np.full(len(chunk.gt_sample), offset, dtype=np.int32)
-                writer.add_records(chunk, sample_index=offset)
-            else:
-                writer.add_records(chunk)
-        qc.result(stream.samples)
-        batch_samples.extend(BatchSample(s.index + offset, s.name, s.x_ploidy, s.y_ploidy) for s in stream.samples)
+    _, batch_samples = stream_into_batch(writer, streams)
+    for stream in streams:
         stream.close()
     writer.finish(batch_samples).commit()
     elapsed = time.perf_counter() - started

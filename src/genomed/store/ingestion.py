@@ -143,19 +143,9 @@ def _ingest(ctx: NodeContext, actor: str, stored: list[StoredFile], paths: list[
                              sample_ids=[samples[name].id for name in order],
                              input_sha256=[s.plaintext_sha256 for s in stored],
                              provenance=_provenance(stored, genome, source))
-        qc: list[QCOutcome] = []
-        batch_samples: list[BatchSample] = []
         try:
-            for number, stream in enumerate(streams):
-                offset = number if source == "gvcf" else 0
-                accumulator = QCAccumulator(stream.samples, stream.build, catalog_sex=catalog_sex, trios=trios,
-                                            thresholds=thresholds)
-                for chunk in stream.chunks():
-                    accumulator.add(chunk)
-                    _feed(writer, chunk, offset, source)
-                qc.append(accumulator.result(stream.samples))
-                batch_samples.extend(BatchSample(index=s.index + offset, name=s.name, x_ploidy=s.x_ploidy,
-                                                 y_ploidy=s.y_ploidy) for s in stream.samples)
+            qc, batch_samples = stream_into_batch(writer, streams, catalog_sex=catalog_sex, trios=trios,
+                                                  thresholds=thresholds)
             staged = writer.finish(batch_samples)
         except BaseException:
             writer.abort()
@@ -164,6 +154,29 @@ def _ingest(ctx: NodeContext, actor: str, stored: list[StoredFile], paths: list[
         for stream in streams:
             stream.close()
     return _publish(ctx, actor, staged, stored, samples, streams, qc)
+
+
+def stream_into_batch(writer: BatchWriter, streams: list[IngestStream], *, catalog_sex: dict[str, str] | None = None,
+                      trios: list[tuple[str, str, str]] | None = None, thresholds: QCThresholds | None = None
+                      ) -> tuple[list[QCOutcome], list[BatchSample]]:
+    """Read every stream into the writer, accumulating QC on the way; the batch's samples in order.
+
+    A multi-sample VCF is one stream; a gVCF batch is one stream per single-sample file, each file's
+    sample numbered by its place in ``streams``.
+    """
+    qc: list[QCOutcome] = []
+    batch_samples: list[BatchSample] = []
+    for number, stream in enumerate(streams):
+        offset = number if writer.source == "gvcf" else 0
+        accumulator = QCAccumulator(stream.samples, stream.build, catalog_sex=catalog_sex or {}, trios=trios or [],
+                                    thresholds=thresholds)
+        for chunk in stream.chunks():
+            accumulator.add(chunk)
+            _feed(writer, chunk, offset, writer.source)
+        qc.append(accumulator.result(stream.samples))
+        batch_samples.extend(BatchSample(index=s.index + offset, name=s.name, x_ploidy=s.x_ploidy,
+                                         y_ploidy=s.y_ploidy) for s in stream.samples)
+    return qc, batch_samples
 
 
 def _feed(writer: BatchWriter, chunk: RecordChunk | BlockChunk, offset: int, source: str) -> None:
