@@ -79,3 +79,30 @@ class StateError(GenomedError):
     """The action conflicts with the current state of a record (e.g. editing a signed report)."""
 
     exit_code = 13
+
+
+class ReferenceSequenceError(InputError):
+    """A reference sequence is unreadable, lacks an index, or does not cover the position asked for."""
+
+
+class MalformedVCFError(InputError):
+    """A VCF/gVCF that cannot be read as VCF: a broken header, an unparsable record, a bad genotype.
+
+    The message names the file and, where the reader knows it, the line and the last good record.
+    """
+
+
+class TruncatedFileError(MalformedVCFError):
+    """A bgzipped file that ends in the middle of a block (an interrupted copy or upload)."""
+
+
+class WrongBuildError(InputError):
+    """A file called on a different genome build from the node's (e.g. GRCh37 into a GRCh38 node)."""
+
+
+class UnknownSampleError(InputError):
+    """A sample column of an input file that matches no sample of the catalog."""
+
+
+class ReferenceMismatchError(InputError):
+    """A record whose REF allele disagrees with the reference genome at its position."""

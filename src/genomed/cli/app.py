@@ -14,6 +14,7 @@ import genomed.cli.demo_cmd as demo_cmd
 import genomed.cli.file_cmd as file_cmd
 import genomed.cli.ingest_cmd as ingest_cmd
 import genomed.cli.people_cmd as people_cmd
+import genomed.cli.simulate_cmd as simulate_cmd
 import genomed.cli.variant_cmd as variant_cmd
 from genomed import __version__
 from genomed.cli.common import STATE, console
@@ -86,6 +87,7 @@ app.add_typer(case_cmd.reports, name="report")
 app.add_typer(file_cmd.files, name="file")
 app.add_typer(audit_cmd.audit, name="audit")
 app.add_typer(data_cmd.data, name="data")
+app.add_typer(simulate_cmd.simulate, name="simulate")
 app.add_typer(variant_cmd.variants, name="variant")
 app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
 from genomed.cli.common import console
 from genomed.simulate.cohort import Progress as ProgressFn
 from genomed.simulate.cohort import SimulationManifest
+from genomed.simulate.regions import Mode as RegionMode
 
 simulate = typer.Typer(help="Simulate realistic synthetic cohorts and trios (msprime, MANE genes, GRCh38).",
                        no_args_is_help=True)
@@ -26,12 +27,12 @@ def _progress() -> Iterator[ProgressFn]:
     """Rich bars per stage, shown only on a terminal; yields the callback the library reports to."""
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bars:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = int(bars.add_task(_STAGES.get(stage, stage), total=total))
-            bars.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+                tasks[stage] = bars.add_task(_STAGES.get(stage, stage), total=total)
+            bars.update(tasks[stage], completed=done, total=total)
 
         yield report
 
@@ -61,10 +62,10 @@ Level = Annotated[int, typer.Option(help="BGZF compression level 1-9 (6 = bgzip'
 Threads = Annotated[int, typer.Option(help="Threads for compression and the coalescent.")]
 
 
-def _mode(value: str) -> str:
+def _mode(value: str) -> RegionMode:
     if value not in ("exons", "genes"):
         raise typer.BadParameter("--mode must be 'exons' or 'genes'")
-    return value
+    return "exons" if value == "exons" else "genes"
 
 
 @simulate.command("cohort")
@@ -81,10 +82,9 @@ def cohort(out: Out, samples: Annotated[int, typer.Option(help="Number of sample
 
     with _progress() as report:
         manifest = simulate_cohort(out, samples, n_genes=genes, genes=gene or None, seed=seed,
-                                   mode=_mode(mode),  # type: ignore[arg-type]
-                                   flank=flank, missing_rate=missing_rate, gvcf_samples=gvcf_samples, trios=trios,
-                                   messy=messy, population=population, compress_level=compress_level,
-                                   threads=threads, progress=report)
+                                   mode=_mode(mode), flank=flank, missing_rate=missing_rate,
+                                   gvcf_samples=gvcf_samples, trios=trios, messy=messy, population=population,
+                                   compress_level=compress_level, threads=threads, progress=report)
     _summary(manifest)
 
 

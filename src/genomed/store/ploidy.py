@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-# 1-based inclusive PAR intervals on chrX (GRCh38: GRC; GRCh37: GRC), used for both builds' chrX.
-PAR_X = {
-    "GRCh38": ((10_001, 2_781_479), (155_701_383, 156_030_895)),
-    "GRCh37": ((60_001, 2_699_520), (154_931_044, 155_260_560)),
-}
+from genomed.genome.builds import PAR
+
+# 1-based inclusive PAR intervals on chrX, per build (from genomed.genome.builds, the one source).
+PAR_X = {build: regions["X"] for build, regions in PAR.items()}
 
 
 def in_par(build: str, pos: int) -> bool:
