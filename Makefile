@@ -36,6 +36,7 @@ bench-deps:
 	@test -x .venv-hail/bin/python || ($(PYTHON) -m venv .venv-hail && .venv-hail/bin/pip install --quiet hail)
 
 bench: install bench-deps
+	$(VENV)/bin/pytest -m slow
 	$(PY) benchmarks/run_all.py --json bench-results.json
 
 clean:
