@@ -45,6 +45,7 @@ class NodeConfig:
     node_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     passphrase_env: str = "GENOMED_KEY_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
     audit_checkpoint_every: int = 100
+    reference_fasta: str = ""   # indexed FASTA of the genome build, for REF checks and left-alignment
     home: Path = field(default=Path("."), compare=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +89,14 @@ class NodeConfig:
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite database inside the home."""
         return self.database_url or f"sqlite:///{(self.home / 'catalog.sqlite').resolve()}"
+
+    @property
+    def reference_path(self) -> Path | None:
+        """The node's reference FASTA (relative paths are relative to the home), if it has one."""
+        if not self.reference_fasta:
+            return None
+        path = Path(self.reference_fasta)
+        return path if path.is_absolute() else self.home / path
 
     def key_passphrase(self) -> str | None:
         """The key passphrase from the environment; ``None`` when keys are not locked."""

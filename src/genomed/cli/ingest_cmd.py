@@ -14,7 +14,7 @@ from genomed.store.ingestion import IngestOutcome, ingest_files
 
 
 def ingest(file_ids: Annotated[list[str], typer.Argument(help="Vault file ids (one VCF, or several gVCFs).")],
-           reference: Annotated[Path | None, typer.Option(help="Reference FASTA for left-alignment.")] = None,
+           reference: Annotated[Path | None, typer.Option(help="Reference FASTA (default: the node's).")] = None,
            exome: Annotated[bool, typer.Option("--exome", help="Judge Ti/Tv by exome thresholds.")] = False) -> None:
     """Normalise, QC and add stored VCF/gVCF files to the variant store as one batch."""
     with opened_node() as ctx, console.status("ingesting…"):

@@ -102,7 +102,11 @@ def _trios(session: Session, samples: dict[str, Sample]) -> list[tuple[str, str,
 
 def ingest_files(ctx: NodeContext, actor: str, *, vault_ids: list[str], reference: Path | None = None,
                  thresholds: QCThresholds | None = None) -> IngestOutcome:
-    """Ingest one multi-sample VCF, or several single-sample gVCFs as one batch."""
+    """Ingest one multi-sample VCF, or several single-sample gVCFs as one batch.
+
+    ``reference`` (default: the node's configured FASTA) checks every REF allele and left-aligns
+    indels; without one, indels are only trimmed and the analysis's provenance says so.
+    """
     if not vault_ids:
         raise InputError("nothing to ingest: give at least one stored file")
     with ctx.transaction() as session:
@@ -114,6 +118,7 @@ def ingest_files(ctx: NodeContext, actor: str, *, vault_ids: list[str], referenc
                 raise InputError(f"file {item.vault_id} is a {item.kind}, not a VCF or gVCF")
     check_admissible(read_manifest(ctx.config.store_dir), [s.plaintext_sha256 for s in stored], [],
                      ctx.config.genome_build)
+    reference = reference or ctx.config.reference_path
     genome = open_reference(reference, ctx.config.genome_build) if reference is not None else None
     with contextlib.ExitStack() as stack:
         paths = [stack.enter_context(_plaintext(ctx, item)) for item in stored]
