@@ -58,7 +58,7 @@ class DenseCohort:
 def random_cohort(rng: np.random.Generator, n_samples: int, n_sites: int, first_id: int) -> DenseCohort:
     males = rng.random(n_samples) < 0.5
     chrom, pos, ref, alt = [], [], [], []
-    positions = {"chr1": 1_000_000, "chr2": 5_000_000, "chrX": 40_000_000}
+    positions = {"chr1": 1_000_000, "chr2": 5_000_000, "chrX": 40_000_000, "chrY": 7_000_000}
     for _ in range(n_sites):
         c = str(rng.choice(list(positions)))
         positions[c] += int(rng.integers(1, 20_000))
@@ -74,7 +74,9 @@ def random_cohort(rng: np.random.Generator, n_samples: int, n_sites: int, first_
     frequency = rng.beta(0.3, 8, size=(n, 1))
     alt_count = rng.binomial(ploidy.astype(np.int64), frequency).astype(np.int8)
     alt_count[rng.random((n, n_samples)) < 0.03] = MISSING
-    order = np.lexsort((np.array(alt), np.array(pos), np.array([{"chr1": 1, "chr2": 2, "chrX": 23}[c] for c in chrom])))
+    alt_count[np.ix_(np.array([c == "chrY" for c in chrom]), ~males)] = MISSING  # women: "." on chrY, as in VCFs
+    codes = {"chr1": 1, "chr2": 2, "chrX": 23, "chrY": 24}
+    order = np.lexsort((np.array(alt), np.array(pos), np.array([codes[c] for c in chrom])))
     return DenseCohort([chrom[i] for i in order], np.array(pos)[order], [ref[i] for i in order],
                        [alt[i] for i in order], alt_count[order], ploidy[order],
                        list(range(first_id, first_id + n_samples)), [1 if m else 2 for m in males],
@@ -96,7 +98,7 @@ def as_chunk(cohort: DenseCohort, rows: np.ndarray, columns: np.ndarray | None =
         an=called.sum(axis=1).astype(np.int32), filter_pass=np.ones(len(rows), dtype=bool),
         gt_record=record.astype(np.int32), gt_sample=sample.astype(np.int32),
         gt_alt_count=sub[record, sample].astype(np.int8),
-        gt_ploidy=ploidy[record, sample].astype(np.int8),
+        gt_ploidy=np.maximum(ploidy[record, sample], 1).astype(np.int8),  # a no-call "." is written haploid
         gt_gq=np.full(len(record), 60, dtype=np.int16), gt_dp=np.full(len(record), 30, dtype=np.int32),
         gt_ad_ref=np.full(len(record), 15, dtype=np.int32), gt_ad_alt=np.full(len(record), 15, dtype=np.int32),
     )

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genomed.store.layout import SCHEMAS, Manifest, new_batch_id, read_manifest, write_manifest
-from genomed.store.writer import sort_table, store_lock, write_parquet
+from genomed.store.writer import GENOTYPE_ROW_GROUP_ROWS, ROW_GROUP_ROWS, sort_table, store_lock, write_parquet
 
 _SORT_KEYS = {"sites": ["key", "batch"], "genotypes": ["key", "sample"], "blocks": ["chrom", "start", "sample"]}
 
@@ -48,7 +48,8 @@ def compact(root: Path, min_files: int = 2) -> CompactionResult:
                     continue
                 merged = pa.concat_tables([pq.read_table(root / p, schema=SCHEMAS[table]) for p in group])
                 relative = f"{directory}/c-{tag}.parquet"
-                write_parquet(sort_table(merged, _SORT_KEYS[table]), root / relative)
+                write_parquet(sort_table(merged, _SORT_KEYS[table]), root / relative,
+                              GENOTYPE_ROW_GROUP_ROWS if table == "genotypes" else ROW_GROUP_ROWS)
                 kept.append(relative)
                 superseded.extend(group)
             tables[table] = kept

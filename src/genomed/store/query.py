@@ -126,6 +126,7 @@ class _Index:
         self.gvcf_batches = [n for n, e in enumerate(self.batches) if e.source == "gvcf"]
         self.vcf_batches = [n for n, e in enumerate(self.batches) if e.source == "vcf"]
         self._coverage: dict[str, _Coverage] = {}
+        self._row_groups: dict[str, tuple[pq.ParquetFile, npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
         self._root = root
         self._lock = threading.Lock()
         # Per-batch coverage totals by ploidy class, for AN at positions a gVCF batch has no site.
@@ -136,6 +137,22 @@ class _Index:
                 if info.batch == number:
                     classes.setdefault((info.x_ploidy, info.y_ploidy), []).append(sample)
             self._class_of[number] = classes
+
+    def row_groups(self, relative: str) -> tuple[pq.ParquetFile, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """A genotype file opened once, with the key range of each of its row groups."""
+        cached = self._row_groups.get(relative)
+        if cached is None:
+            parquet = pq.ParquetFile(self._root / relative)
+            metadata = parquet.metadata
+            lows, highs = [], []
+            for group in range(metadata.num_row_groups):
+                stats = metadata.row_group(group).column(0).statistics
+                has = stats is not None and stats.has_min_max
+                lows.append(stats.min if has else np.iinfo(np.int64).min)
+                highs.append(stats.max if has else np.iinfo(np.int64).max)
+            cached = (parquet, np.array(lows, dtype=np.int64), np.array(highs, dtype=np.int64))
+            self._row_groups[relative] = cached
+        return cached
 
     def coverage(self, chrom: str) -> _Coverage:
         """Every gVCF sample's blocks on one contig (loaded once, on first use)."""
@@ -293,16 +310,15 @@ class VariantStore:
         """The samples carrying a variant, with their genotype quality."""
         key = variant_key(chrom, pos, ref.upper(), alt.upper())
         chrom = contig_name(contig_code(chrom))
-        files = [self.root / p for p in self.index().manifest.files("genotypes") if _in_bin(p, chrom, pos)]
+        index = self.index()
         out: list[Carrier] = []
         excluded = set(exclude)
-        for path in files:
-            parquet = pq.ParquetFile(path)
-            for group in range(parquet.num_row_groups):
-                stats = parquet.metadata.row_group(group).column(0).statistics
-                if stats is not None and stats.has_min_max and not stats.min <= key <= stats.max:
-                    continue
-                table = parquet.read_row_group(group)
+        for relative in index.manifest.files("genotypes"):
+            if not _in_bin(relative, chrom, pos):
+                continue
+            parquet, lows, highs = index.row_groups(relative)
+            for group in np.flatnonzero((lows <= key) & (highs >= key)):
+                table = parquet.read_row_group(int(group))
                 keys = table.column("key").to_numpy()
                 lo, hi = np.searchsorted(keys, key, "left"), np.searchsorted(keys, key, "right")
                 for row in table.slice(lo, hi - lo).to_pylist():
@@ -367,6 +383,8 @@ class VariantStore:
         genotypes = [str(self.root / p) for p in manifest.files("genotypes")]
         blocks = [str(self.root / p) for p in manifest.files("blocks")]
         nonpar = _nonpar_sql(self.genome_build)
+        (p1s, p1e), (p2s, p2e) = PAR_X[self.genome_build]
+        nonpar_g = f"((key >> 58) = 23 AND NOT (pos BETWEEN {p1s} AND {p1e} OR pos BETWEEN {p2s} AND {p2e}))"
         with self._connect() as con:
             con.register("sub", sub)
             con.execute("CREATE TEMP TABLE s AS SELECT key, chrom, pos, ref, alt, batch FROM read_parquet(?)", [sites])
@@ -381,14 +399,18 @@ class VariantStore:
                 "FROM s JOIN base USING (batch) GROUP BY s.key")
             con.execute(vcf_an_sql)
             if genotypes:
-                con.execute(
-                    "CREATE TEMP TABLE g AS SELECT key, "
+                g_sql = (
+                    "CREATE TEMP TABLE g AS SELECT key, "  # noqa: S608 - only integer PAR bounds go in
                     "coalesce(sum(alt_count) FILTER (WHERE alt_count > 0), 0) ac, "
                     "count(*) FILTER (WHERE alt_count = 2) hom, "
                     "count(*) FILTER (WHERE alt_count = 1 AND ploidy = 1) hemi, "
                     "count(*) FILTER (WHERE alt_count = 1 AND ploidy = 2) het, "
-                    "coalesce(sum(ploidy) FILTER (WHERE alt_count < 0 AND sub.source = 'vcf'), 0) missing_alleles "
-                    "FROM read_parquet(?) JOIN sub USING (sample) GROUP BY key", [genotypes])
+                    # A no-call takes away the alleles the sample would have had: its expected ploidy
+                    # there (a woman's no-call on chrY takes away nothing).
+                    f"coalesce(sum(CASE WHEN {nonpar_g} THEN sub.x_ploidy WHEN (key >> 58) = 24 THEN sub.y_ploidy "
+                    "WHEN (key >> 58) = 25 THEN 1 ELSE 2 END) FILTER (WHERE alt_count < 0 AND sub.source = 'vcf'), 0) "
+                    "missing_alleles FROM read_parquet(?) JOIN sub USING (sample) GROUP BY key")
+                con.execute(g_sql, [genotypes])
             else:
                 con.execute("CREATE TEMP TABLE g (key BIGINT, ac BIGINT, hom BIGINT, hemi BIGINT, het BIGINT, "
                             "missing_alleles BIGINT)")

@@ -50,6 +50,9 @@ from genomed.store.ploidy import expected_ploidy_array
 # flushed only once the input is this far past its end, and a rare later row gets its own part.
 FLUSH_MARGIN = 100_000
 ROW_GROUP_ROWS = 131_072
+# Genotype files are read a row group at a time to find a variant's carriers: small groups keep
+# that read to a few milliseconds; their min/max key statistics say which group to read.
+GENOTYPE_ROW_GROUP_ROWS = 16_384
 
 Partition = tuple[int, int]  # (contig code, bin)
 
@@ -66,10 +69,10 @@ def store_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path, row_group_size: int = ROW_GROUP_ROWS) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     dictionary = [c for c in ("chrom", "ref", "alt", "batch", "label", "source") if c in table.column_names]
-    pq.write_table(table, path, compression="zstd", compression_level=3, row_group_size=ROW_GROUP_ROWS,
+    pq.write_table(table, path, compression="zstd", compression_level=3, row_group_size=row_group_size,
                    use_dictionary=dictionary, write_statistics=True)
 
 
@@ -201,6 +204,7 @@ class BatchWriter:
         self._gvcf_records: list[pa.Table] = []
         self._gvcf_genotypes: list[pa.Table] = []
         self._gvcf_blocks: list[pa.Table] = []
+        self._gvcf_called: list[pa.Table] = []
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -281,7 +285,8 @@ class BatchWriter:
         part = self._parts[(table, partition)]
         self._parts[(table, partition)] += 1
         relative = f"{partition_dir(table, contig_name(code), bin_number)}/b-{self.batch_id}-{part:03d}.parquet"
-        write_parquet(data, self.staging / relative)
+        write_parquet(data, self.staging / relative,
+                      GENOTYPE_ROW_GROUP_ROWS if table == "genotypes" else ROW_GROUP_ROWS)
         self._files[table].append(relative)
 
     # -- gVCF batches ----------------------------------------------------------------------------
@@ -296,24 +301,25 @@ class BatchWriter:
             "alt": pa.array(chunk.alt, pa.string()), "filter_pass": pa.array(chunk.filter_pass, pa.bool_()),
         }))
         # Every position where the sample was called (reference or not) is covered: keep it as a
-        # one-base block, so coverage is one table whatever the call was.
-        missing_records = set(chunk.gt_record[chunk.gt_alt_count == MISSING].tolist())
-        called = np.array([i for i in range(len(chunk)) if chunk.an[i] > 0 and i not in missing_records],
-                          dtype=np.int64)
+        # one-base block, so coverage is one table whatever the call was. Split alleles of one record
+        # share a position, so positions are made unique per sample in _finish_gvcf.
+        missing = np.zeros(len(chunk), dtype=bool)
+        missing[chunk.gt_record[chunk.gt_alt_count == MISSING]] = True
+        called = np.flatnonzero((chunk.an > 0) & ~missing)
         if len(called):
             sample_id = int(self._sample_ids[sample_index])
-            self._gvcf_blocks.append(pa.table({
-                "sample": pa.array(np.full(len(called), sample_id), pa.int32()),
-                "chrom": pa.array([chunk.chrom[i] for i in called], pa.string()),
+            chroms = pa.array(chunk.chrom, pa.string()).take(pa.array(called))
+            self._gvcf_called.append(pa.table({
+                "sample": pa.array(np.full(len(called), sample_id), pa.int32()), "chrom": chroms,
                 "start": pa.array(chunk.pos[called], pa.int32()), "end": pa.array(chunk.pos[called], pa.int32()),
                 "min_dp": pa.array(np.full(len(called), -1), pa.int32()),
                 "gq": pa.array(np.full(len(called), -1), pa.int16()),
             }, schema=BLOCKS_SCHEMA))
 
     def _finish_gvcf(self, samples: list[BatchSample]) -> None:
-        blocks = (pa.concat_tables(self._gvcf_blocks) if self._gvcf_blocks
-                  else BLOCKS_SCHEMA.empty_table())
-        blocks = _deduplicate_blocks(blocks)
+        called = _unique_positions(pa.concat_tables(self._gvcf_called)) if self._gvcf_called else None
+        parts = [*self._gvcf_blocks, *([called] if called is not None else [])]
+        blocks = pa.concat_tables(parts) if parts else BLOCKS_SCHEMA.empty_table()
         genotypes = (pa.concat_tables(self._gvcf_genotypes) if self._gvcf_genotypes
                      else GENOTYPES_SCHEMA.empty_table())
         records = pa.concat_tables(self._gvcf_records) if self._gvcf_records else None
@@ -360,15 +366,21 @@ class BatchWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _deduplicate_blocks(blocks: pa.Table) -> pa.Table:
-    """One row per (sample, chrom, start, end): a called position may also lie in a block."""
-    if blocks.num_rows == 0:
-        return blocks
-    grouped = blocks.group_by(["sample", "chrom", "start", "end"]).aggregate([("min_dp", "max"), ("gq", "max")])
-    return pa.table({
-        "sample": grouped["sample"], "chrom": grouped["chrom"], "start": grouped["start"], "end": grouped["end"],
-        "min_dp": grouped["min_dp_max"], "gq": grouped["gq_max"],
-    }, schema=BLOCKS_SCHEMA)
+def contig_codes(chroms: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
+    """The contig code of every row, computed once per distinct name (a column holds a handful)."""
+    encoded = pc.dictionary_encode(chroms)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    lookup = np.array([contig_code(str(c)) for c in encoded.dictionary.to_pylist()], dtype=np.int64)
+    return np.asarray(lookup[encoded.indices.to_numpy(zero_copy_only=False)], dtype=np.int64)
+
+
+def _unique_positions(called: pa.Table) -> pa.Table:
+    """One-base coverage blocks made unique per (sample, contig, position): split alleles repeat them."""
+    packed = ((called.column("sample").to_numpy().astype(np.int64) << 34)
+              | (contig_codes(called.column("chrom")) << 28) | called.column("start").to_numpy().astype(np.int64))
+    _, first = np.unique(packed, return_index=True)
+    return called.take(pa.array(first))
 
 
 def _split_blocks_by_bin(blocks: pa.Table) -> dict[Partition, pa.Table]:
@@ -379,8 +391,7 @@ def _split_blocks_by_bin(blocks: pa.Table) -> dict[Partition, pa.Table]:
     start = blocks.column("start").to_numpy()
     end = blocks.column("end").to_numpy()
     first_bin, last_bin = start // BIN_SIZE, end // BIN_SIZE
-    chroms = blocks.column("chrom").to_pylist()
-    codes = np.array([contig_code(c) for c in chroms], dtype=np.int64)
+    codes = contig_codes(blocks.column("chrom"))
     for bin_number in np.unique(np.concatenate([first_bin, last_bin])):
         mask = (first_bin <= bin_number) & (last_bin >= bin_number)
         if not mask.any():
