@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import genomed.ingest.bgzf as bgzf_module
 import genomed.ingest.normalise as normalise_module
 import genomed.ingest.qc as qc_module
 import genomed.ingest.reader as reader_module
@@ -26,7 +27,7 @@ from genomed.ingest.normalise import (
 )
 
 
-@pytest.mark.parametrize("module", [normalise_module, qc_module, reader_module])
+@pytest.mark.parametrize("module", [normalise_module, qc_module, reader_module, bgzf_module])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.failed == 0
