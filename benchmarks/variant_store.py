@@ -200,7 +200,7 @@ def hail(vcf: Path, samples: list[str]) -> dict[str, float] | None:
 
 # -- the whole benchmark ---------------------------------------------------------------------------
 
-def run(samples: int = 2000, genes: int = 175, big_samples: int = 10000,
+def run(samples: int = 2000, genes: int = 200, big_samples: int = 10000,
         big_genes: int = 60) -> dict[str, dict[str, Any]]:
     figures: dict[str, dict[str, Any]] = {}
     cohort = simulated(f"cohort-{samples}-{genes}", samples, genes, gvcf_samples=100)
@@ -255,7 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child-ingest", nargs="+", metavar=("STORE", "INPUT"))
     parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--genes", type=int, default=175)
+    parser.add_argument("--genes", type=int, default=200)
     parser.add_argument("--big-samples", type=int, default=10000)
     parser.add_argument("--big-genes", type=int, default=60)
     args = parser.parse_args()
