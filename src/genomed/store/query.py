@@ -215,7 +215,11 @@ class VariantStore:
         if self._index is None or mtime != self._manifest_mtime:
             with self._lock:
                 if self._index is None or mtime != self._manifest_mtime:
-                    self._index = _Index(self.root, read_manifest(self.root))
+                    index = _Index(self.root, read_manifest(self.root))
+                    # Open every genotype file's footer now, so no carrier lookup pays for it later.
+                    for relative in index.manifest.files("genotypes"):
+                        index.row_groups(relative)
+                    self._index = index
                     self._manifest_mtime = mtime
                     self._excluded_genotypes.clear()
         return self._index

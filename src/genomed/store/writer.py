@@ -49,6 +49,9 @@ from genomed.store.ploidy import expected_ploidy_array
 # A left-aligned indel can move a little before the record that preceded it; a partition is
 # flushed only once the input is this far past its end, and a rare later row gets its own part.
 FLUSH_MARGIN = 100_000
+# A partition whose buffered genotypes pass this many rows is written as a part at once, so memory
+# stays bounded however many samples a VCF has (a partition may then hold several parts).
+FLUSH_GENOTYPE_ROWS = 2_000_000
 ROW_GROUP_ROWS = 131_072
 # Genotype files are read a row group at a time to find a variant's carriers: small groups keep
 # that read to a few milliseconds; their min/max key statistics say which group to read.
@@ -245,6 +248,9 @@ class BatchWriter:
             self._buffers.genotypes[(code, bin_number)].append(genotypes.filter(pa.array(mask[chunk.gt_record])))
         last_code = int(chunk.key[-1] >> 58)
         self._flush_behind(last_code, int(chunk.pos[-1]))
+        for partition, tables in list(self._buffers.genotypes.items()):
+            if sum(t.num_rows for t in tables) > FLUSH_GENOTYPE_ROWS:
+                self._flush(partition)
 
     def add_blocks(self, chunk: BlockChunk) -> None:
         """Take gVCF reference blocks."""
