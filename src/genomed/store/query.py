@@ -325,10 +325,13 @@ class VariantStore:
                 table = parquet.read_row_group(int(group))
                 keys = table.column("key").to_numpy()
                 lo, hi = np.searchsorted(keys, key, "left"), np.searchsorted(keys, key, "right")
-                for row in table.slice(lo, hi - lo).to_pylist():
-                    if row["alt_count"] > 0 and row["sample"] not in excluded:
-                        out.append(Carrier(row["sample"], row["alt_count"], row["ploidy"], row["gq"], row["dp"],
-                                           row["ad_ref"], row["ad_alt"]))
+                rows = table.slice(lo, hi - lo)
+                columns = [rows.column(c).to_numpy() for c in ("sample", "alt_count", "ploidy", "gq", "dp",
+                                                               "ad_ref", "ad_alt")]
+                keep = columns[1] > 0
+                if excluded:
+                    keep &= ~np.isin(columns[0], np.fromiter(excluded, dtype=np.int64))
+                out.extend(Carrier(*values) for values in zip(*(c[keep].tolist() for c in columns), strict=True))
         return sorted(out, key=lambda c: c.sample)
 
     # -- DuckDB queries ------------------------------------------------------------------------------
