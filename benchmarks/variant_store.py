@@ -77,12 +77,11 @@ def bcftools() -> str:
 
 def child_ingest(store: Path, inputs: list[Path]) -> None:
     """Ingest ``inputs`` into ``store`` the way the node does (without the vault), print time and RSS."""
-    from genomed.ingest.reader import read_vcf
-    from genomed.store.ingestion import stream_into_batch
+    from genomed.store.ingestion import open_stream, stream_into_batch
     from genomed.store.writer import BatchWriter
 
     started = time.perf_counter()
-    streams = [read_vcf(p, expected_build="GRCh38") for p in inputs]
+    streams = [open_stream(p, "GRCh38") for p in inputs]
     source = "gvcf" if streams[0].is_gvcf else "vcf"
     names = [s.name for stream in streams for s in stream.samples]
     writer = BatchWriter(store, source=source, genome_build="GRCh38", sample_ids=list(range(len(names))),

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from genomed.data import data_file
-from genomed.ingest.reader import read_vcf
 from genomed.simulate.cohort import simulate_cohort
-from genomed.store.ingestion import stream_into_batch
+from genomed.store.ingestion import open_stream, stream_into_batch
 from genomed.store.query import VariantStore
 from genomed.store.writer import BatchWriter
 from oracle import by_variant, count_alleles, parse_genotype, primary_name, trim
@@ -26,7 +25,7 @@ NONPAR_X = ((10_001, 2_781_479), (155_701_383, 156_030_895))
 
 
 def ingest(store: Path, paths: list[Path], first_id: int, digest: str) -> None:
-    streams = [read_vcf(p, expected_build="GRCh38") for p in paths]
+    streams = [open_stream(p, "GRCh38") for p in paths]
     names = [s.name for stream in streams for s in stream.samples]
     writer = BatchWriter(store, source="gvcf" if streams[0].is_gvcf else "vcf", genome_build="GRCh38",
                          sample_ids=list(range(first_id, first_id + len(names))), input_sha256=[digest])

@@ -136,7 +136,7 @@ def ingest_files(ctx: NodeContext, actor: str, *, vault_ids: list[str], referenc
 def _ingest(ctx: NodeContext, actor: str, stored: list[StoredFile], paths: list[Path], samples: dict[str, Sample],
             catalog_sex: dict[str, str], trios: list[tuple[str, str, str]], genome: ReferenceGenome | None,
             thresholds: QCThresholds | None) -> IngestOutcome:
-    streams = [read_vcf(p, expected_build=ctx.config.genome_build, reference=genome) for p in paths]
+    streams = [open_stream(p, ctx.config.genome_build, genome) for p in paths]
     try:
         source = "gvcf" if streams[0].is_gvcf else "vcf"
         if any(s.is_gvcf != streams[0].is_gvcf for s in streams):
@@ -159,6 +159,18 @@ def _ingest(ctx: NodeContext, actor: str, stored: list[StoredFile], paths: list[
         for stream in streams:
             stream.close()
     return _publish(ctx, actor, staged, stored, samples, streams, qc)
+
+
+# Records per chunk shrink as samples grow, so a chunk holds a bounded number of genotype cells
+# (the sparse rows of a chunk scale with records × samples): memory stays flat at 10,000 samples.
+CHUNK_GENOTYPE_CELLS = 20_000_000
+
+
+def open_stream(path: Path, build: str, reference: ReferenceGenome | None = None) -> IngestStream:
+    """Open a VCF for ingestion with a chunk size suited to its number of samples."""
+    samples = max(1, len(read_header(path).samples))
+    chunk = max(500, min(20_000, CHUNK_GENOTYPE_CELLS // samples))
+    return read_vcf(path, expected_build=build, reference=reference, chunk_size=chunk)
 
 
 def stream_into_batch(writer: BatchWriter, streams: list[IngestStream], *, catalog_sex: dict[str, str] | None = None,
