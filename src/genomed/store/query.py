@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
@@ -34,6 +34,7 @@ from genomed.store.keys import contig_code, contig_name, is_exact, position_rang
 from genomed.store.layout import BIN_SIZE, BatchEntry, Manifest, read_manifest
 from genomed.store.ploidy import PAR_X, expected_ploidy
 
+_CARRIER_COLUMNS = ("key", "sample", "alt_count", "ploidy", "gq", "dp", "ad_ref", "ad_alt")
 _SITE_COLUMNS = ["key", "ref", "alt", "batch", "ac", "an", "n_het", "n_hom_alt", "n_hemi_alt", "n_missing"]
 
 
@@ -62,8 +63,9 @@ class AlleleCounts:
         return self.ac > 0
 
 
-@dataclass(frozen=True)
-class Carrier:
+class Carrier(NamedTuple):
+    """One carrier of a variant (a tuple: a common variant has thousands, built in a hot loop)."""
+
     sample: int
     alt_count: int
     ploidy: int
@@ -316,23 +318,26 @@ class VariantStore:
         chrom = contig_name(contig_code(chrom))
         index = self.index()
         out: list[Carrier] = []
-        excluded = set(exclude)
+        excluded = np.fromiter(set(exclude), dtype=np.int64)
+        files_used = 0
         for relative in index.manifest.files("genotypes"):
             if not _in_bin(relative, chrom, pos):
                 continue
             parquet, lows, highs = index.row_groups(relative)
-            for group in np.flatnonzero((lows <= key) & (highs >= key)):
-                table = parquet.read_row_group(int(group))
+            groups = np.flatnonzero((lows <= key) & (highs >= key))
+            files_used += bool(len(groups))
+            for group in groups:
+                table = parquet.read_row_group(int(group), columns=list(_CARRIER_COLUMNS))
                 keys = table.column("key").to_numpy()
                 lo, hi = np.searchsorted(keys, key, "left"), np.searchsorted(keys, key, "right")
                 rows = table.slice(lo, hi - lo)
-                columns = [rows.column(c).to_numpy() for c in ("sample", "alt_count", "ploidy", "gq", "dp",
-                                                               "ad_ref", "ad_alt")]
+                columns = [rows.column(c).to_numpy() for c in _CARRIER_COLUMNS[1:]]
                 keep = columns[1] > 0
-                if excluded:
-                    keep &= ~np.isin(columns[0], np.fromiter(excluded, dtype=np.int64))
-                out.extend(Carrier(*values) for values in zip(*(c[keep].tolist() for c in columns), strict=True))
-        return sorted(out, key=lambda c: c.sample)
+                if len(excluded):
+                    keep &= ~np.isin(columns[0], excluded)
+                out.extend(map(Carrier._make, zip(*(c[keep].tolist() for c in columns), strict=True)))
+        # One file's rows come sorted by (key, sample); only rows from several files need sorting.
+        return sorted(out, key=lambda c: c.sample) if files_used > 1 else out
 
     # -- DuckDB queries ------------------------------------------------------------------------------
 
