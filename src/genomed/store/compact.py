@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from genomed.store.layout import SCHEMAS, Manifest, new_batch_id, read_manifest, write_manifest
 from genomed.store.writer import GENOTYPE_ROW_GROUP_ROWS, ROW_GROUP_ROWS, sort_table, store_lock, write_parquet
 
-_SORT_KEYS = {"sites": ["key", "batch"], "genotypes": ["key", "sample"], "blocks": ["chrom", "start", "sample"]}
+_SORT_KEYS = {"sites": ["key", "batch"], "genotypes": ["key", "sample"], "blocks": ["start", "sample"]}
 
 
 @dataclass(frozen=True)

@@ -342,7 +342,8 @@ class BatchWriter:
                 if rows.num_rows:
                     self._write("genotypes", (code, bin_number), sort_table(rows, ["key", "sample"]))
         for (code, bin_number), part in _split_blocks_by_bin(blocks).items():
-            self._write("blocks", (code, bin_number), sort_table(part, ["chrom", "start", "sample"]))
+            # A partition holds one contig, so start and sample order it.
+            self._write("blocks", (code, bin_number), sort_table(part, ["start", "sample"]))
 
     # -- output ----------------------------------------------------------------------------------
 
