@@ -71,16 +71,21 @@ def lines(path: Path) -> Iterator[str]:
         yield from handle
 
 
-def count_alleles(path: Path | str) -> list[SiteCount]:
-    """Counts per split, trimmed record, in file order."""
-    results = []
+def records(path: Path | str) -> Iterator[tuple[str, list[str]]]:
+    """(primary contig name, tab-separated fields) of every record on a primary contig."""
     for line in lines(Path(path)):
         if line.startswith("#"):
             continue
         fields = line.rstrip("\n").split("\t")
         chrom = primary_name(fields[0])
-        if chrom is None:
-            continue
+        if chrom is not None:
+            yield chrom, fields
+
+
+def count_alleles(path: Path | str) -> list[SiteCount]:
+    """Counts per split, trimmed record, in file order."""
+    results = []
+    for chrom, fields in records(path):
         pos, ref, alts = int(fields[1]), fields[3].upper(), fields[4].split(",")
         format_keys = fields[8].split(":") if len(fields) > 8 else []
         gt_index = format_keys.index("GT") if "GT" in format_keys else None

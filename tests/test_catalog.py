@@ -63,6 +63,13 @@ def audit_actions(ctx: NodeContext) -> list[tuple[str, str, str]]:
         return [(e.actor, e.action, e.outcome) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
 
 
+def stored_file(ctx: NodeContext, case: Prescription, path: Path, content: str) -> tuple[Sample, StoredFile]:
+    """A germline sample of the case, and ``content`` stored in the vault for it."""
+    sample = samples.add_sample(ctx, "presc", case_reference=case.reference, kind="germline")
+    path.write_text(content)
+    return sample, files.store_file(ctx, "bix", sample_label=sample.label, path=path)
+
+
 def consented_child_case(ctx: NodeContext) -> tuple[str, Prescription]:
     pseudonym = patients.include_patient(ctx, "presc", **CHILD).pseudonym
     consents.give_consent(ctx, "presc", pseudonym=pseudonym, scopes=ALL_SCOPES, form_version="v4")
@@ -152,10 +159,7 @@ def test_a_sample_needs_the_diagnosis_consent(ctx: NodeContext) -> None:
 
 def test_withdrawn_consent_blocks_at_once_and_rewrites_nothing(ctx: NodeContext, tmp_path: Path) -> None:
     pseudonym, case = consented_child_case(ctx)
-    sample = samples.add_sample(ctx, "presc", case_reference=case.reference, kind="germline")
-    source = tmp_path / "calls.vcf"
-    source.write_text("##fileformat=VCFv4.2\n")
-    stored = files.store_file(ctx, "bix", sample_label=sample.label, path=source)
+    _, stored = stored_file(ctx, case, tmp_path / "calls.vcf", "##fileformat=VCFv4.2\n")
     withdrawn = consents.withdraw_consent(ctx, "steward", pseudonym=pseudonym, scopes=["research"],
                                           reason="patient request")
     assert withdrawn == ["research"]
@@ -335,10 +339,8 @@ def test_pedigree_sex_must_match_the_catalog(ctx: NodeContext) -> None:
 
 def test_same_file_twice_for_a_sample_is_refused_and_leaves_no_vault_file(ctx: NodeContext, tmp_path: Path) -> None:
     _, case = consented_child_case(ctx)
-    sample = samples.add_sample(ctx, "presc", case_reference=case.reference, kind="germline")
     source = tmp_path / "calls.vcf"
-    source.write_text("##fileformat=VCFv4.2\n")
-    files.store_file(ctx, "bix", sample_label=sample.label, path=source)
+    sample, _ = stored_file(ctx, case, source, "##fileformat=VCFv4.2\n")
     vault_files = sorted(p for p in ctx.config.vault_dir.rglob("*") if p.is_file())
     with pytest.raises(DuplicateError, match="already stored for sample"):
         files.store_file(ctx, "bix", sample_label=sample.label, path=source)
@@ -359,10 +361,7 @@ def test_store_is_refused_before_encrypting_when_permission_is_missing(ctx: Node
 
 def test_a_signed_report_cannot_be_changed_by_any_code_path(ctx: NodeContext, tmp_path: Path) -> None:
     _, case = consented_child_case(ctx)
-    sample = samples.add_sample(ctx, "presc", case_reference=case.reference, kind="germline")
-    source = tmp_path / "calls.vcf"
-    source.write_text("x")
-    files.store_file(ctx, "bix", sample_label=sample.label, path=source)
+    stored_file(ctx, case, tmp_path / "calls.vcf", "x")
     analyses.record_analysis(ctx, "bio", case_reference=case.reference, kind="interpretation", pipeline="p")
     reports.draft_report(ctx, "bio", case_reference=case.reference, conclusion="Negative.")
     signed = reports.sign_report(ctx, "bio2", case_reference=case.reference)

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import gzip
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from genomed.simulate.cohort import simulate_cohort
 from genomed.store.ingestion import open_stream, stream_into_batch
 from genomed.store.query import VariantStore
 from genomed.store.writer import BatchWriter
-from oracle import by_variant, count_alleles, parse_genotype, primary_name, trim
+from oracle import by_variant, count_alleles, parse_genotype, records, trim
 
 NONPAR_X = ((10_001, 2_781_479), (155_701_383, 156_030_895))
 
@@ -39,35 +38,28 @@ def gvcf_oracle(paths: list[Path]) -> dict[tuple[str, int, str, str], tuple[int,
     variants: dict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for path in paths:
         mine: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-        with gzip.open(path, "rt") as handle:
-            for line in handle:
-                if line.startswith("#"):
+        for chrom, fields in records(path):
+            pos, ref, alts = int(fields[1]), fields[3], fields[4].split(",")
+            keys = fields[8].split(":")
+            values = dict(zip(keys, fields[9].split(":"), strict=False))
+            gt = parse_genotype(values.get("GT", "."))
+            if gt is None:
+                continue
+            end = pos
+            for item in fields[7].split(";"):
+                if item.startswith("END="):
+                    end = int(item[4:])
+            mine[chrom].append((pos, end, len(gt)))
+            for index, alt in enumerate(alts, start=1):
+                if alt.startswith("<") or alt == "*":
                     continue
-                fields = line.rstrip("\n").split("\t")
-                chrom = primary_name(fields[0])
-                if chrom is None:
-                    continue
-                pos, ref, alts = int(fields[1]), fields[3], fields[4].split(",")
-                keys = fields[8].split(":")
-                values = dict(zip(keys, fields[9].split(":"), strict=False))
-                gt = parse_genotype(values.get("GT", "."))
-                if gt is None:
-                    continue
-                end = pos
-                for item in fields[7].split(";"):
-                    if item.startswith("END="):
-                        end = int(item[4:])
-                mine[chrom].append((pos, end, len(gt)))
-                for index, alt in enumerate(alts, start=1):
-                    if alt.startswith("<") or alt == "*":
-                        continue
-                    copies = gt.count(index)
-                    if copies:
-                        t_pos, t_ref, t_alt = trim(pos, ref, alt)
-                        counts = variants[(chrom, t_pos, t_ref, t_alt)]
-                        counts[0] += copies
-                        counts[1] += copies == 2 and len(gt) == 2
-                        counts[2] += copies == 1 and len(gt) == 1
+                copies = gt.count(index)
+                if copies:
+                    t_pos, t_ref, t_alt = trim(pos, ref, alt)
+                    counts = variants[(chrom, t_pos, t_ref, t_alt)]
+                    counts[0] += copies
+                    counts[1] += copies == 2 and len(gt) == 2
+                    counts[2] += copies == 1 and len(gt) == 1
         covered.append(mine)
     result = {}
     for (chrom, pos, ref, alt), (ac, hom, hemi) in variants.items():
