@@ -1,0 +1,109 @@
+"""What annotation produces: the shared vocabulary of ``annotate`` and everything built on it.
+
+Interpretation (ranking, ACMG criteria), reports and exports all read these types, so they are kept
+small, immutable and free of any loader's details. Positions are 1-based like VCF and HGVS, because
+those are what clinicians and published cases use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Impact(IntEnum):
+    """How disruptive a consequence is, in the four levels VEP and Exomiser use (higher is worse)."""
+
+    MODIFIER = 0
+    LOW = 1
+    MODERATE = 2
+    HIGH = 3
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Variant:
+    """A normalised, biallelic variant on the node's genome build (1-based ``pos`` as in VCF).
+
+    >>> Variant("chr1", 100, "A", "G").name
+    'chr1-100-A-G'
+    """
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+
+    @property
+    def name(self) -> str:
+        """The dash-separated identifier used in gnomAD, our CLI and reports."""
+        return f"{self.chrom}-{self.pos}-{self.ref}-{self.alt}"
+
+    @property
+    def end(self) -> int:
+        """Last reference base touched (1-based, inclusive)."""
+        return self.pos + len(self.ref) - 1
+
+    @property
+    def is_snv(self) -> bool:
+        """A single-nucleotide substitution."""
+        return len(self.ref) == 1 and len(self.alt) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEffect:
+    """The consequence of one variant on one transcript.
+
+    ``consequences`` are Sequence Ontology term names (``missense_variant``, ``stop_gained``…), the
+    most severe first. ``exon``/``intron`` are 1-based numbers in transcript order with the total,
+    e.g. ``(3, 12)``. ``nmd_escape`` is only set for protein-truncating variants: ``True`` when the
+    new stop lies in the last exon or within 50 nucleotides of the last exon–exon junction, so the
+    transcript escapes nonsense-mediated decay (the PVS1 decision tree needs it).
+    """
+
+    transcript_id: str
+    gene_symbol: str
+    gene_id: str
+    consequences: tuple[str, ...]
+    impact: Impact
+    mane_select: bool = True
+    hgvs_c: str | None = None
+    hgvs_p: str | None = None
+    exon: tuple[int, int] | None = None
+    intron: tuple[int, int] | None = None
+    cds_position: int | None = None
+    protein_position: int | None = None
+    protein_length: int | None = None
+    ref_amino_acids: str | None = None
+    alt_amino_acids: str | None = None
+    nmd_escape: bool | None = None
+
+    @property
+    def most_severe(self) -> str:
+        """The first (most severe) SO term."""
+        return self.consequences[0]
+
+
+@dataclass(frozen=True, slots=True)
+class VariantAnnotation:
+    """All transcript effects of a variant; ``effects`` is empty for an intergenic variant."""
+
+    variant: Variant
+    effects: tuple[TranscriptEffect, ...] = field(default_factory=tuple)
+
+    @property
+    def worst(self) -> TranscriptEffect | None:
+        """The most damaging effect, MANE Select preferred on ties, or None if intergenic."""
+        if not self.effects:
+            return None
+        return max(self.effects, key=lambda e: (e.impact, e.mane_select))
+
+    @property
+    def impact(self) -> Impact:
+        """The highest impact over all transcripts (MODIFIER when intergenic)."""
+        worst = self.worst
+        return worst.impact if worst else Impact.MODIFIER
+
+    @property
+    def genes(self) -> tuple[str, ...]:
+        """Gene symbols the variant touches, without repeats, in effect order."""
+        return tuple(dict.fromkeys(e.gene_symbol for e in self.effects))
