@@ -107,3 +107,65 @@ class VariantAnnotation:
     def genes(self) -> tuple[str, ...]:
         """Gene symbols the variant touches, without repeats, in effect order."""
         return tuple(dict.fromkeys(e.gene_symbol for e in self.effects))
+
+
+@dataclass(frozen=True, slots=True)
+class ClinVarAssertion:
+    """One ClinVar record as interpretation needs it (PS1/PM5/PP5-style evidence and the report).
+
+    ``significance`` is ClinVar's aggregate germline classification text ("Pathogenic",
+    "Likely pathogenic", "Benign", "Uncertain significance", "Conflicting classifications of
+    pathogenicity"…); ``stars`` is the 0–4 review-status rank. ``hgvs_p`` is the protein change in
+    HGVS three-letter form without the accession (``p.Arg27Trp``) when ClinVar gives one, so that
+    same-amino-acid-change (PS1) and same-codon (PM5) evidence can be found by gene and position.
+    """
+
+    variant: Variant
+    accession: str
+    significance: str
+    review_status: str
+    stars: int
+    gene_symbol: str | None = None
+    hgvs_c: str | None = None
+    hgvs_p: str | None = None
+    protein_position: int | None = None
+    conditions: tuple[str, ...] = ()
+
+    @property
+    def pathogenic(self) -> bool:
+        """Pathogenic or likely pathogenic (not conflicting)."""
+        text = self.significance.lower()
+        return ("pathogenic" in text and "conflicting" not in text and "benign" not in text)
+
+    @property
+    def benign(self) -> bool:
+        """Benign or likely benign (not conflicting)."""
+        text = self.significance.lower()
+        return "benign" in text and "conflicting" not in text and "pathogenic" not in text
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationFrequency:
+    """A variant's frequency in one population resource (gnomAD, or the node's own cohort).
+
+    ``popmax_af`` is the highest frequency among continental groups with enough alleles (gnomAD's
+    ``AF_grpmax``/``popmax``), the figure BA1/BS1 and rare-disease filters use; ``None`` when the
+    source has no breakdown. ``source`` names the resource and release, e.g. ``gnomAD exomes v4.0``.
+    """
+
+    source: str
+    ac: int
+    an: int
+    homozygotes: int = 0
+    hemizygotes: int = 0
+    popmax_af: float | None = None
+
+    @property
+    def af(self) -> float:
+        """Allele frequency, 0 when no allele was called."""
+        return self.ac / self.an if self.an else 0.0
+
+    @property
+    def max_af(self) -> float:
+        """The larger of the overall and the popmax frequency: what frequency filters compare against."""
+        return max(self.af, self.popmax_af or 0.0)
