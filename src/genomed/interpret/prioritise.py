@@ -1,0 +1,221 @@
+"""Rank a case's genes: damaging, rare variants that fit an inheritance mode, in genes that fit the phenotype.
+
+Input is the case's calls with one annotation and one population frequency per row, the phenotype
+score of every gene, and each gene's known modes of inheritance. Output is a ranked list of
+:class:`GeneCandidate`, each with its evidence in sentences a clinician reads: which disease the
+phenotype matches and on which features, how the variants segregate, what they do to the protein
+and how rare they are.
+
+The steps and their order are Exomiser's, which is what most laboratories validate against:
+filter (quality, frequency, consequence, optional gene panel), group by gene, test inheritance,
+score variants, combine with the phenotype, rank. Everything is general: no threshold depends on
+the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from genomed.annotate.model import ClinVarAssertion, Variant, VariantAnnotation
+from genomed.interpret.case_data import HET, HOM, CaseCalls
+from genomed.interpret.filters import FilterConfig, consequence_passes, quality_mask
+from genomed.interpret.inheritance import InheritanceMatch, Mode, gene_matches
+from genomed.interpret.scoring import CombinationModel, pathogenicity, rarity
+
+DOMINANT_MODES = frozenset({Mode.AUTOSOMAL_DOMINANT, Mode.X_LINKED_DOMINANT, Mode.MITOCHONDRIAL})
+
+# HPO / PanelApp mode labels -> our modes ("XL" without a qualifier admits both X-linked modes).
+MODE_LABELS: dict[str, frozenset[Mode]] = {
+    "AD": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "AR": frozenset({Mode.AUTOSOMAL_RECESSIVE}),
+    "XL": frozenset({Mode.X_LINKED_RECESSIVE, Mode.X_LINKED_DOMINANT}),
+    "XLR": frozenset({Mode.X_LINKED_RECESSIVE}),
+    "XLD": frozenset({Mode.X_LINKED_DOMINANT}),
+    "MT": frozenset({Mode.MITOCHONDRIAL}),
+}
+
+
+def modes_from_labels(labels: Iterable[str]) -> frozenset[Mode]:
+    """Our modes for HPO/PanelApp labels (unknown labels are ignored)."""
+    out: set[Mode] = set()
+    for label in labels:
+        out |= MODE_LABELS.get(label.upper(), frozenset())
+    return frozenset(out)
+
+
+class PhenotypeMatch(Protocol):
+    """What prioritisation needs of a gene's phenotype match."""
+
+    @property
+    def score(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class PrioritisationConfig:
+    """Filters and the combination model of one analysis."""
+
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    combination: CombinationModel = field(default_factory=CombinationModel)
+    max_candidates: int = 50
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able, for provenance."""
+        return {"filters": self.filters.as_dict(), "combination": self.combination.as_dict(),
+                "max_candidates": self.max_candidates}
+
+
+@dataclass(frozen=True)
+class CandidateVariant:
+    """One variant of a candidate gene, with what the report shows about it."""
+
+    variant: Variant
+    zygosity: str
+    consequence: str
+    hgvs_c: str | None
+    hgvs_p: str | None
+    max_af: float
+    pathogenicity: float
+    score: float
+    clinvar: ClinVarAssertion | None
+    annotation: VariantAnnotation
+
+
+@dataclass(frozen=True)
+class GeneCandidate:
+    """A ranked gene: its scores, the inheritance that fits, its variants and the evidence in words."""
+
+    gene: str
+    rank: int
+    combined_score: float
+    phenotype_score: float
+    variant_score: float
+    inheritance: InheritanceMatch
+    variants: tuple[CandidateVariant, ...]
+    phenotype: Any
+    evidence: tuple[str, ...]
+
+
+def _zygosity(calls: CaseCalls, row: int, build: str) -> str:
+    from genomed.genome.builds import in_par
+
+    code = int(calls.genotype[row, 0])
+    if code == HET:
+        return "heterozygous"
+    haploid = calls.chrom[row] in ("chrX", "X") and calls.proband.sex == "male" and \
+        not in_par(build, calls.chrom[row], int(calls.pos[row]))
+    return "hemizygous" if haploid else ("homozygous" if code == HOM else "not called")
+
+
+def _effect_on(annotation: VariantAnnotation, gene: str) -> tuple[str | None, str | None]:
+    effects = [e for e in annotation.effects if e.gene_symbol == gene]
+    if not effects:
+        return None, None
+    best = max(effects, key=lambda e: (e.mane_select, e.impact))
+    return best.hgvs_c, best.hgvs_p
+
+
+def _frequency_words(max_af: float) -> str:
+    if max_af <= 0:
+        return "absent from the population references"
+    return f"population frequency {max_af:.4%}"
+
+
+def candidate_rows(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None],
+                   max_af: npt.NDArray[np.float64], config: FilterConfig) -> npt.NDArray[np.int64]:
+    """Rows that pass quality, recessive-level frequency and consequence filters."""
+    keep = quality_mask(calls, config) & (max_af <= config.max_af_recessive)
+    rows = np.flatnonzero(keep)
+    out = []
+    for row in rows.tolist():
+        annotation = annotations[row]
+        if annotation is not None and consequence_passes(annotation, config):
+            out.append(row)
+    return np.array(out, dtype=np.int64)
+
+
+def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None], max_af: npt.NDArray[np.float64],
+               phenotype: Mapping[str, PhenotypeMatch], gene_modes: Callable[[str], Iterable[str]], *,
+               build: str = "GRCh38", config: PrioritisationConfig | None = None,
+               clinvar: Callable[[Variant], ClinVarAssertion | None] | None = None,
+               panel_genes: Iterable[str] | None = None,
+               in_silico: Callable[[Variant], dict[str, float]] | None = None) -> list[GeneCandidate]:
+    """Rank the case's genes (best first); ``annotations`` and ``max_af`` are aligned with ``calls`` rows.
+
+    ``gene_modes`` gives a gene's known inheritance labels (AD, AR, XL, XLR, XLD, MT); a gene with
+    none is tested against every mode. ``panel_genes`` restricts the analysis to a gene panel.
+    """
+    config = config or PrioritisationConfig()
+    fc = config.filters
+    panel = {g.upper() for g in panel_genes} if panel_genes is not None else None
+    kept: dict[int, VariantAnnotation] = {}
+    for row in candidate_rows(calls, annotations, max_af, fc):
+        found = annotations[row]
+        if found is not None:
+            kept[int(row)] = found
+    by_gene: dict[str, list[int]] = {}
+    for row, annotation in kept.items():
+        for gene in annotation.genes:
+            if panel is None or gene.upper() in panel:
+                by_gene.setdefault(gene, []).append(row)
+    clinvar_cache: dict[int, ClinVarAssertion | None] = {}
+    candidates: list[GeneCandidate] = []
+    for gene, gene_rows in by_gene.items():
+        modes = modes_from_labels(gene_modes(gene))
+        per_row: dict[int, CandidateVariant] = {}
+        for row in gene_rows:
+            annotation = kept[row]
+            if row not in clinvar_cache:
+                clinvar_cache[row] = clinvar(annotation.variant) if clinvar else None
+            scores = in_silico(annotation.variant) if in_silico else None
+            path, term = pathogenicity(annotation, gene, clinvar_cache[row], scores)
+            hgvs_c, hgvs_p = _effect_on(annotation, gene)
+            af = float(max_af[row])
+            per_row[row] = CandidateVariant(annotation.variant, _zygosity(calls, row, build), term, hgvs_c, hgvs_p,
+                                            af, path, path * rarity(af), clinvar_cache[row], annotation)
+        best: tuple[float, InheritanceMatch] | None = None
+        for match in gene_matches(calls, gene_rows, modes, build):
+            if match.mode in DOMINANT_MODES and any(per_row[r].max_af > fc.max_af_dominant for r in match.rows):
+                continue
+            score = float(np.mean([per_row[r].score for r in match.rows])) * match.certainty
+            if best is None or score > best[0]:
+                best = (score, match)
+        if best is None:
+            continue
+        variant_score, match = best
+        pheno = phenotype.get(gene)
+        pheno_score = float(pheno.score) if pheno is not None else 0.0
+        combined = config.combination.combine(pheno_score, variant_score)
+        variants = tuple(per_row[r] for r in match.rows)
+        candidates.append(GeneCandidate(gene, 0, combined, pheno_score, variant_score, match, variants, pheno,
+                                        _evidence(gene, match, variants, pheno, pheno_score)))
+    candidates.sort(key=lambda c: (-c.combined_score, -c.phenotype_score, c.gene))
+    ranked = [GeneCandidate(c.gene, i + 1, c.combined_score, c.phenotype_score, c.variant_score, c.inheritance,
+                            c.variants, c.phenotype, c.evidence) for i, c in enumerate(candidates)]
+    return ranked
+
+
+def _evidence(gene: str, match: InheritanceMatch, variants: Sequence[CandidateVariant], pheno: Any,
+              pheno_score: float) -> tuple[str, ...]:
+    lines = []
+    if pheno is None or pheno_score <= 0:
+        lines.append(f"Phenotype: {gene} has no known disease matching the patient's features.")
+    else:
+        disease = getattr(pheno, "disease_name", None) or getattr(pheno, "disease_id", None)
+        summary = getattr(pheno, "summary", None)
+        text = f"Phenotype: {gene} matches {disease} (score {pheno_score:.2f})" if disease else \
+            f"Phenotype: {gene} scores {pheno_score:.2f}"
+        lines.append(text + (f"; {summary}" if summary else "") + ".")
+    lines.append(f"Inheritance: {match.mode.words}; {match.explanation}.")
+    for v in variants:
+        name = v.hgvs_c or v.variant.name
+        protein = f", {v.hgvs_p}" if v.hgvs_p else ""
+        text = f"Variant: {v.consequence.replace('_', ' ')} {name}{protein}, {v.zygosity}, {_frequency_words(v.max_af)}"
+        if v.clinvar is not None:
+            text += f"; ClinVar {v.clinvar.significance} ({v.clinvar.stars} star{'s' if v.clinvar.stars != 1 else ''})"
+        lines.append(text + ".")
+    return tuple(lines)
