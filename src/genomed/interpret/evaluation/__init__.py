@@ -1,0 +1,1 @@
+"""Evaluating prioritisation on published cases spiked into simulated genomes (``genomed evaluate``)."""
