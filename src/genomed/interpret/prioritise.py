@@ -37,6 +37,12 @@ MODE_LABELS: dict[str, frozenset[Mode]] = {
     "XLR": frozenset({Mode.X_LINKED_RECESSIVE}),
     "XLD": frozenset({Mode.X_LINKED_DOMINANT}),
     "MT": frozenset({Mode.MITOCHONDRIAL}),
+    "SD": frozenset({Mode.AUTOSOMAL_DOMINANT, Mode.AUTOSOMAL_RECESSIVE}),  # semidominant: one or two copies
+    "PAD": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "PAR": frozenset({Mode.AUTOSOMAL_RECESSIVE}),
+    "DE_NOVO": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "SPORADIC": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "SOMATIC_MOSAICISM": frozenset({Mode.AUTOSOMAL_DOMINANT}),
 }
 
 
