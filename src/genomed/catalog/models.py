@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -150,6 +151,10 @@ class Prescription(Base):
     priority: Mapped[str] = mapped_column(String(16))
     due_date: Mapped[dt.date] = mapped_column(Date)
     hpo_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    excluded_hpo_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The gene panel the case is analysed with, pinned to one version so a reanalysis is comparable.
+    panel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    panel_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     prior_tests: Mapped[list[str]] = mapped_column(JSON, default=list)
     eligibility: Mapped[dict[str, Any]] = mapped_column(JSON)
     justification: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -245,6 +250,47 @@ class QCResult(Base):
     analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id"), index=True)
     status: Mapped[str] = mapped_column(String(8))  # pass, warn, fail
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Candidate(Base):
+    """One ranked gene of an interpretation: scores, inheritance, variants, ACMG result and evidence.
+
+    Stored as the interpretation produced it, so a report or a reanalysis comparison reads exactly
+    what the biologist saw; ``details`` holds the variants and their classification as JSON.
+    """
+
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("analysis_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    gene: Mapped[str] = mapped_column(String(32), index=True)
+    combined_score: Mapped[float] = mapped_column(Float)
+    phenotype_score: Mapped[float] = mapped_column(Float)
+    variant_score: Mapped[float] = mapped_column(Float)
+    mode: Mapped[str] = mapped_column(String(8))
+    acmg_class: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ClassificationOverride(Base):
+    """A curator's decision on one ACMG criterion of one variant: applied or not, with a comment.
+
+    Overrides are never edited or deleted; a later one for the same criterion supersedes an earlier.
+    """
+
+    __tablename__ = "classification_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    variant: Mapped[str] = mapped_column(String(200), index=True)
+    criterion: Mapped[str] = mapped_column(String(16))
+    applied: Mapped[bool] = mapped_column(Boolean)
+    strength: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    comment: Mapped[str] = mapped_column(Text)
+    curator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
