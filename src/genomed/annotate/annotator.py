@@ -1,0 +1,552 @@
+"""Variant consequences on transcripts: SO terms, VEP impact, HGVS c. and p., exon/intron and NMD.
+
+An :class:`Annotator` holds a set of gene models (MANE Select by default; any GFF3/GTF release
+through :mod:`genomed.annotate.gene_models`) indexed per chromosome with numpy, and optionally the
+node's reference genome.
+
+*With a reference*, coding consequences are read from codons: the transcript's spliced sequence is
+taken from the reference, the variant applied, and both translated, so missense, synonymous,
+stop_gained, stop_lost, start_lost and in-frame changes are decided by the protein they make, and
+HGVS p. is written from the same comparison. Indels are shifted 3' on each transcript before HGVS
+c. is written, and insertions that repeat the preceding bases become ``dup``.
+
+*Without a reference* only what coordinates decide is reported: frameshift versus in-frame (by
+length), splice donor/acceptor/region, UTR, intron, up/downstream, and start_lost for any change of
+the start codon (every complete CDS starts with ATG). Whether a substitution elsewhere in a CDS is
+missense, synonymous or stop_gained cannot be known from positions, so it is reported as
+``coding_sequence_variant`` (VEP's term for exactly that, MODIFIER) with no HGVS p. HGVS c. is still
+written; 3' shifting and dup detection then use only the bases the VCF record states
+(:class:`genomed.annotate.alleles.AlleleContext`), so an indel in a longer repeat keeps the position
+it was given.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from genomed.annotate.alleles import AlleleContext, Edit, check_variant, duplicated, shift, trim
+from genomed.annotate.consequence import IMPACT, RANK, TRUNCATING, impact_of, ordered
+from genomed.annotate.genetic_code import reverse_complement, translate
+from genomed.annotate.hgvs import c_description, protein_change
+from genomed.annotate.mane import SELECT, Transcript
+from genomed.annotate.model import TranscriptEffect, Variant, VariantAnnotation
+from genomed.annotate.transcript_map import TranscriptMap
+from genomed.errors import InputError, ReferenceSequenceError
+from genomed.genome.reference import ReferenceGenome
+
+log = logging.getLogger(__name__)
+
+FLANK = 5_000  # up/downstream distance, as VEP's default
+NMD_WINDOW = 50  # nt before the last exon-exon junction within which a premature stop escapes NMD
+_MRNA_CACHE = 4_096
+
+
+@dataclass(frozen=True)
+class _ChromIndex:
+    """Elementary segments of one chromosome and the transcripts (with flanks) covering each."""
+
+    bounds: npt.NDArray[np.int64]  # sorted segment boundaries; segment k is [bounds[k], bounds[k+1])
+    members: tuple[tuple[int, ...], ...]  # transcript numbers covering each segment
+    occupied: npt.NDArray[np.bool_]  # members[k] is non-empty
+    bounds_list: list[int]
+
+
+def _build_index(spans: Sequence[tuple[int, int, int]]) -> _ChromIndex:
+    """Sweep the padded spans (start, end, number) into segments with their covering transcripts."""
+    points = sorted({p for s, e, _ in spans for p in (s, e)})
+    starts_at: dict[int, list[int]] = {}
+    ends_at: dict[int, list[int]] = {}
+    for s, e, number in spans:
+        starts_at.setdefault(s, []).append(number)
+        ends_at.setdefault(e, []).append(number)
+    active: set[int] = set()
+    members: list[tuple[int, ...]] = []
+    for point in points[:-1]:
+        active.difference_update(ends_at.get(point, ()))
+        active.update(starts_at.get(point, ()))
+        members.append(tuple(sorted(active)))
+    bounds = np.array(points, dtype=np.int64)
+    occupied = np.array([bool(m) for m in members], dtype=bool)
+    return _ChromIndex(bounds, tuple(members), occupied, points)
+
+
+class Annotator:
+    """Consequences of variants on a set of transcripts; see the module docstring for what a reference adds."""
+
+    def __init__(self, transcripts: Iterable[Transcript], reference: ReferenceGenome | None = None, *,
+                 flank: int = FLANK) -> None:
+        self.transcripts: list[Transcript] = list(transcripts)
+        self.reference = reference
+        self.flank = flank
+        self._maps: dict[int, TranscriptMap] = {}
+        self._mrna: OrderedDict[int, str | None] = OrderedDict()
+        spans: dict[str, list[tuple[int, int, int]]] = {}
+        for number, t in enumerate(self.transcripts):
+            spans.setdefault(t.chrom, []).append((max(0, t.start - flank), t.end + flank, number))
+        self._index = {chrom: _build_index(chrom_spans) for chrom, chrom_spans in spans.items()}
+        self._aliases = {name: chrom for chrom in self._index for name in (chrom, chrom.removeprefix("chr"))}
+        if "chrM" in self._index:
+            self._aliases["MT"] = "chrM"
+
+    @classmethod
+    def from_mane(cls, reference: ReferenceGenome | None = None, *, select_only: bool = True,
+                  flank: int = FLANK) -> Annotator:
+        """An annotator on MANE Select (plus MANE Plus Clinical when ``select_only`` is False)."""
+        from genomed.annotate.mane import load_mane
+
+        return cls(load_mane(select_only=select_only), reference, flank=flank)
+
+    @classmethod
+    def from_gene_models(cls, path: Path, reference: ReferenceGenome | None = None, *,
+                         flank: int = FLANK) -> Annotator:
+        """An annotator on every transcript of a GFF3 or GTF file."""
+        from genomed.annotate.gene_models import load_gene_models
+
+        return cls(load_gene_models(path), reference, flank=flank)
+
+    # -- look-ups -------------------------------------------------------------------------------
+
+    def _map(self, number: int) -> TranscriptMap:
+        found = self._maps.get(number)
+        if found is None:
+            found = self._maps[number] = TranscriptMap(self.transcripts[number])
+        return found
+
+    def _candidates(self, chrom: str, lo: int, hi: int) -> tuple[int, ...]:
+        """Transcripts whose flanked span overlaps genomic ``[lo, hi)``."""
+        index = self._index.get(chrom)
+        if index is None:
+            return ()
+        first = bisect.bisect_right(index.bounds_list, lo) - 1
+        last = bisect.bisect_left(index.bounds_list, hi)
+        first = max(first, 0)
+        last = min(last, len(index.members))
+        if last - first == 1:
+            return index.members[first]
+        found: set[int] = set()
+        for k in range(first, last):
+            found.update(index.members[k])
+        return tuple(sorted(found))
+
+    # -- public API -----------------------------------------------------------------------------
+
+    def annotate(self, variant: Variant) -> VariantAnnotation:
+        """Every transcript effect of one variant, most severe first (empty effects when intergenic)."""
+        check_variant(variant)
+        chrom = self._aliases.get(variant.chrom, variant.chrom)
+        edit = trim(variant)
+        if chrom != edit.chrom:
+            edit = Edit(chrom, edit.start, edit.end, edit.ref, edit.alt)
+        lo, hi = (edit.start - 1, edit.start + 1) if edit.start == edit.end else (edit.start, edit.end)
+        numbers = self._candidates(chrom, lo, hi)
+        if not numbers:
+            return VariantAnnotation(variant)
+        return self._annotate_edit(variant, edit, numbers)
+
+    def annotate_many(self, variants: Iterable[Variant]) -> list[VariantAnnotation]:
+        """:meth:`annotate` for many variants, in input order, with the intergenic case vectorised.
+
+        Positions are located in the per-chromosome segment index with one ``searchsorted`` per
+        chromosome, so variants that no transcript's flanked span touches cost a numpy comparison
+        and one small object; only variants near genes go through the per-transcript rules.
+        """
+        batch = list(variants)
+        results: list[VariantAnnotation | None] = [None] * len(batch)
+        by_chrom: dict[str, list[int]] = {}
+        for i, variant in enumerate(batch):
+            by_chrom.setdefault(self._aliases.get(variant.chrom, variant.chrom), []).append(i)
+        for chrom, rows in by_chrom.items():
+            index = self._index.get(chrom)
+            if index is None:
+                for i in rows:
+                    check_variant(batch[i])
+                    results[i] = VariantAnnotation(batch[i])
+                continue
+            starts = np.fromiter((batch[i].pos - 1 for i in rows), dtype=np.int64, count=len(rows))
+            ends = np.fromiter((batch[i].pos - 1 + len(batch[i].ref) for i in rows), dtype=np.int64, count=len(rows))
+            # The VCF span (anchor base included) touches at least the bases the edit touches.
+            first = np.searchsorted(index.bounds, starts - 1, side="right") - 1
+            last = np.searchsorted(index.bounds, ends + 1, side="left")
+            single = last - first == 1
+            free = np.zeros(len(rows), dtype=bool)
+            inside = (first >= 0) & (first < len(index.occupied))
+            free[single & inside] = ~index.occupied[first[single & inside]]
+            free[single & ~inside] = True
+            for j, i in enumerate(rows):
+                if free[j]:
+                    check_variant(batch[i])
+                    results[i] = VariantAnnotation(batch[i])
+                else:
+                    results[i] = self.annotate(batch[i])
+        return [r for r in results if r is not None]
+
+    # -- per transcript -------------------------------------------------------------------------
+
+    def _annotate_edit(self, variant: Variant, edit: Edit, numbers: Sequence[int]) -> VariantAnnotation:
+        context: ReferenceGenome = self.reference if self.reference is not None else AlleleContext(variant)
+        if self.reference is not None and edit.ref and self.reference.has(edit.chrom, edit.start, edit.end):
+            found = self.reference.fetch(edit.chrom, edit.start, edit.end)
+            if found != edit.ref:
+                raise InputError(f"variant {variant.name}: reference allele {edit.ref} does not match the reference "
+                                 f"genome ({found} at {edit.chrom}:{edit.start + 1})")
+        shifted: dict[tuple[bool, int | None], Edit] = {}
+        effects: list[TranscriptEffect] = []
+        for number in numbers:
+            tm = self._map(number)
+            hgvs_edit = edit
+            if not (edit.ref and edit.alt):
+                key = (tm.plus, _shift_bound(tm, edit))
+                if key not in shifted:
+                    shifted[key] = shift(edit, context, right=tm.plus, bound=key[1])
+                hgvs_edit = shifted[key]
+            effect = self._effect(number, tm, edit, hgvs_edit, context)
+            if effect is not None:
+                effects.append(effect)
+        effects.sort(key=lambda e: (RANK[e.consequences[0]], not e.mane_select, e.transcript_id))
+        return VariantAnnotation(variant, tuple(effects))
+
+    def _effect(self, number: int, tm: TranscriptMap, edit: Edit, hgvs_edit: Edit,
+                context: ReferenceGenome) -> TranscriptEffect | None:
+        t = tm.transcript
+        s, e = edit.start, edit.end
+        if e - s == 1 and len(edit.alt) == 1:
+            fast = self._deep_intronic_snv(tm, edit)
+            if fast is not None:
+                return fast
+        insertion = s == e
+        terms: set[str] = set()
+        exon: tuple[int, int] | None = None
+        intron: tuple[int, int] | None = None
+        coding: _Coding | None = None
+        outside = (s <= t.start or s >= t.end) if insertion else (e <= t.start or s >= t.end)
+        if outside:
+            before = (s <= t.start) if insertion else (e <= t.start)
+            distance = (t.start - (s if insertion else e - 1)) if before else (s - t.end + 1)
+            if distance > self.flank:
+                return None
+            terms.add("upstream_gene_variant" if before == tm.plus else "downstream_gene_variant")
+        else:
+            if not insertion and s <= t.start and e >= t.end:
+                terms.add("transcript_ablation")
+            exon, intron = self._structure(tm, edit, terms)
+            coding = self._exonic(tm, edit, terms)
+        if coding is not None and coding.clean:
+            self._protein(number, tm, edit, coding, terms)
+        consequences = ordered(terms)
+        hgvs_c = self._hgvs_c(tm, hgvs_edit, context)
+        nmd: bool | None = None
+        if coding is not None and terms & TRUNCATING:
+            nmd = self._escapes_nmd(tm, coding)
+        return TranscriptEffect(
+            transcript_id=t.ensembl_id if not t.refseq_id else t.refseq_id,
+            gene_symbol=t.gene_symbol, gene_id=t.gene_id, consequences=consequences,
+            impact=impact_of(consequences), mane_select=t.mane_status == SELECT, hgvs_c=hgvs_c,
+            hgvs_p=coding.hgvs_p if coding is not None else (
+                f"{_protein_accession(t)}:p.?" if tm.coding and terms & {"splice_donor_variant",
+                                                                         "splice_acceptor_variant"} else None),
+            exon=exon, intron=intron,
+            cds_position=coding.cds_position if coding is not None else None,
+            protein_position=coding.protein_position if coding is not None else None,
+            protein_length=(tm.cds_tx_end - tm.cds_tx_start) // 3 - 1 if tm.coding else None,
+            ref_amino_acids=coding.ref_aa if coding is not None else None,
+            alt_amino_acids=coding.alt_aa if coding is not None else None,
+            nmd_escape=nmd,
+        )
+
+    def _deep_intronic_snv(self, tm: TranscriptMap, edit: Edit) -> TranscriptEffect | None:
+        """The common case, an SNV more than 8 nt inside an intron, without the general rules."""
+        where = tm.locate(edit.start)
+        if where.kind != "intron" or -9 < where.offset < 9:
+            return None
+        t = tm.transcript
+        ref, alt = (edit.ref, edit.alt) if tm.plus else (reverse_complement(edit.ref), reverse_complement(edit.alt))
+        position = tm.tx_position(where.tx, where.offset)
+        terms = ("intron_variant",) if tm.coding else ("intron_variant", "non_coding_transcript_variant")
+        return TranscriptEffect(
+            transcript_id=t.refseq_id or t.ensembl_id, gene_symbol=t.gene_symbol, gene_id=t.gene_id,
+            consequences=terms, impact=IMPACT["intron_variant"], mane_select=t.mane_status == SELECT,
+            hgvs_c=f"{t.refseq_id or t.ensembl_id}:{tm.prefix}{position}{ref}>{alt}",
+            intron=(where.index + 1, tm.n_exons - 1),
+            protein_length=(tm.cds_tx_end - tm.cds_tx_start) // 3 - 1 if tm.coding else None)
+
+    def _structure(self, tm: TranscriptMap, edit: Edit, terms: set[str]) -> tuple[tuple[int, int] | None,
+                                                                                  tuple[int, int] | None]:
+        """Splice and intron terms, and the (first, in transcript order) exon and intron touched."""
+        s, e = edit.start, edit.end
+        insertion = s == e
+        starts, ends, n = tm.starts, tm.ends, tm.n_exons
+        lo, hi = (s - 1, s + 1) if insertion else (s, e)
+        a = bisect.bisect_right(ends, lo)  # first exon ending after lo
+        b = bisect.bisect_left(starts, hi)  # first exon starting at or after hi
+        exons_hit = [i for i in range(a, min(b, n))
+                     if (starts[i] < s < ends[i] if insertion else starts[i] < e and ends[i] > s)]
+        introns_hit: list[int] = []
+
+        def touch(x: int, y: int) -> bool:
+            return x <= s <= y if insertion else (s < y and e > x)
+
+        def inside(x: int, y: int) -> bool:
+            return x + 1 <= s <= y - 1 if insertion else (s < y and e > x)
+
+        for k in range(max(0, a - 1), min(b, n - 1)):
+            x, y = ends[k], starts[k + 1]  # the intron, ascending index k
+            if not touch(x - 3, y + 3):
+                continue
+            left_site, right_site = inside(x, x + 2), inside(y - 2, y)
+            if left_site or right_site:
+                donor, acceptor = (left_site, right_site) if tm.plus else (right_site, left_site)
+                if donor:
+                    terms.add("splice_donor_variant")
+                if acceptor:
+                    terms.add("splice_acceptor_variant")
+            if touch(x + 2, x + 8) or touch(y - 8, y - 2) or touch(x - 3, x) or touch(y, y + 3):
+                terms.add("splice_region_variant")
+            if inside(x, y):
+                introns_hit.append(k)
+                if inside(x + 2, y - 2):
+                    terms.add("intron_variant")
+        if introns_hit and not tm.coding:
+            terms.add("non_coding_transcript_variant")
+        exon = intron = None
+        if exons_hit:
+            numbers = [tm.exon_number(i) for i in exons_hit]
+            exon = (min(numbers) + 1, n)
+        if introns_hit:
+            numbers = [k if tm.plus else n - 2 - k for k in introns_hit]
+            intron = (min(numbers) + 1, n - 1)
+        return exon, intron
+
+    def _exonic(self, tm: TranscriptMap, edit: Edit, terms: set[str]) -> _Coding | None:
+        """UTR/non-coding exon terms; for a change touching the CDS, the coding facts coordinates give."""
+        t = tm.transcript
+        s, e = edit.start, edit.end
+        insertion = s == e
+        if insertion:
+            left, right = tm.tx_of(s - 1), tm.tx_of(s)
+            if left is None or right is None or abs(left - right) != 1:
+                return None  # not between two adjacent exonic bases of this transcript
+            tx_first = min(left, right) + 1  # the insertion goes before this transcript position
+            exonic_tx: list[int] = []
+        else:
+            exonic_tx = [tx for g in range(s, e) if (tx := tm.tx_of(g)) is not None] if e - s <= 10_000 else \
+                self._exonic_tx_bulk(tm, s, e)
+            if not exonic_tx:
+                return None
+            tx_first = min(exonic_tx)
+        if not tm.coding:
+            terms.add("non_coding_transcript_exon_variant")
+            return None
+        cs, ce = tm.cds_tx_start, tm.cds_tx_end
+        if insertion:
+            if tx_first <= cs:
+                terms.add("5_prime_UTR_variant")
+                return None
+            if tx_first >= ce:
+                terms.add("3_prime_UTR_variant")
+                return None
+            in_cds = [tx_first]
+            clean = True
+        else:
+            in_cds = [tx for tx in exonic_tx if cs <= tx < ce]
+            if any(tx < cs for tx in exonic_tx):
+                terms.add("5_prime_UTR_variant")
+            if any(tx >= ce for tx in exonic_tx):
+                terms.add("3_prime_UTR_variant")
+            if not in_cds:
+                return None
+            clean = len(in_cds) == e - s and max(in_cds) - min(in_cds) == e - s - 1
+        first_cds = min(in_cds) - cs  # 0-based CDS offset, transcript order
+        last_cds = max(in_cds) - cs
+        cds_length = ce - cs
+        coding = _Coding(tx_first=tx_first, first=first_cds, last=last_cds, clean=clean,
+                         cds_position=first_cds + 1, protein_position=first_cds // 3 + 1)
+        start_codon = first_cds < 3 and t.cds_start_status == "cmpl" and not (insertion and first_cds == 0)
+        stop_codon = last_cds >= cds_length - 3 and t.cds_end_status == "cmpl"
+        if not clean:
+            terms.add("coding_sequence_variant")
+            if start_codon:
+                terms.add("start_lost")
+            if stop_codon and edit.is_deletion:
+                terms.add("stop_lost")
+            return coding
+        if edit.net % 3:
+            terms.add("frameshift_variant")
+        elif edit.net > 0:
+            terms.add("inframe_insertion")
+        elif edit.net < 0:
+            terms.add("inframe_deletion")
+        else:
+            terms.add("coding_sequence_variant")
+        if start_codon:
+            terms.add("start_lost")
+        coding.start_codon, coding.stop_codon = start_codon, stop_codon
+        return coding
+
+    @staticmethod
+    def _exonic_tx_bulk(tm: TranscriptMap, s: int, e: int) -> list[int]:
+        out: list[int] = []
+        for start, end in tm.transcript.exons:
+            lo, hi = max(s, start), min(e, end)
+            for g in (lo, hi - 1) if lo < hi else ():
+                tx = tm.tx_of(g)
+                if tx is not None:
+                    out.append(tx)
+        return out
+
+    def _spliced(self, number: int, tm: TranscriptMap) -> str | None:
+        """The transcript's spliced sequence (5' to 3') from the reference, cached; None if not covered."""
+        if number in self._mrna:
+            self._mrna.move_to_end(number)
+            return self._mrna[number]
+        reference = self.reference
+        sequence: str | None = None
+        if reference is not None:
+            t = tm.transcript
+            try:
+                parts = [reference.fetch(t.chrom, s, e) for s, e in t.exons]
+                joined = "".join(parts)
+                sequence = joined if tm.plus else reverse_complement(joined)
+            except ReferenceSequenceError:
+                sequence = None
+        self._mrna[number] = sequence
+        if len(self._mrna) > _MRNA_CACHE:
+            self._mrna.popitem(last=False)
+        return sequence
+
+    def _protein(self, number: int, tm: TranscriptMap, edit: Edit, coding: _Coding, terms: set[str]) -> None:
+        """Replace the coordinate terms with those the codons give, and write HGVS p."""
+        t = tm.transcript
+        if self.reference is None or not t.cds_complete or (tm.cds_tx_end - tm.cds_tx_start) % 3:
+            return
+        mrna = self._spliced(number, tm)
+        if mrna is None:
+            return
+        ref_tx = edit.ref if tm.plus else reverse_complement(edit.ref)
+        alt_tx = edit.alt if tm.plus else reverse_complement(edit.alt)
+        at = coding.tx_first
+        if mrna[at:at + len(ref_tx)] != ref_tx:
+            return  # the reference disagrees with the gene model here (checked against the variant earlier)
+        cs, ce = tm.cds_tx_start, tm.cds_tx_end
+        ref_protein = translate(mrna[cs:ce])
+        alt_protein = translate(mrna[cs:at] + alt_tx + mrna[at + len(ref_tx):], to_stop=True)
+        change = protein_change(ref_protein, alt_protein, frameshift=edit.net % 3 != 0,
+                                codon=coding.first // 3 + 1, touches_stop=coding.stop_codon)
+        for term in ("frameshift_variant", "inframe_insertion", "inframe_deletion", "coding_sequence_variant",
+                     "start_lost"):
+            terms.discard(term)
+        terms.update(change.terms)
+        if edit.net and edit.net % 3 == 0 and change.terms[0] in ("stop_gained", "stop_lost"):
+            terms.add("inframe_insertion" if edit.net > 0 else "inframe_deletion")
+        coding.hgvs_p = f"{_protein_accession(t)}:{change.hgvs}"
+        coding.protein_position = change.position
+        coding.ref_aa, coding.alt_aa = change.ref, change.alt
+        if change.stop_index is not None:
+            # The new stop, in reference transcript coordinates (positions after the change move by -net).
+            coding.stop_tx = cs + 3 * change.stop_index - (edit.net if cs + 3 * change.stop_index > at else 0)
+        elif "frameshift_variant" in change.terms:
+            coding.stop_tx = -1  # no stop codon before the transcript ends: nonstop, not NMD
+
+    def _escapes_nmd(self, tm: TranscriptMap, coding: _Coding) -> bool:
+        """A premature stop in the last exon, or within 50 nt of the last exon-exon junction, escapes NMD."""
+        if tm.n_exons == 1 or coding.stop_tx == -1:
+            return True
+        stop = coding.stop_tx if coding.stop_tx is not None else coding.tx_first
+        last_junction = tm.exon_tx_bounds[-1][0]
+        return stop >= last_junction - NMD_WINDOW
+
+    def _hgvs_c(self, tm: TranscriptMap, edit: Edit, context: ReferenceGenome) -> str:
+        t = tm.transcript
+        accession = t.refseq_id or t.ensembl_id
+        s, e = edit.start, edit.end
+        oriented = (lambda seq: seq) if tm.plus else reverse_complement
+        if edit.ref and edit.alt:
+            first, last = (tm.position(s), tm.position(e - 1)) if tm.plus else (tm.position(e - 1), tm.position(s))
+            kind = "sub" if len(edit.ref) == 1 and len(edit.alt) == 1 else "delins"
+            text = c_description(kind, first, last, oriented(edit.ref), oriented(edit.alt))
+        elif edit.ref:
+            first, last = (tm.position(s), tm.position(e - 1)) if tm.plus else (tm.position(e - 1), tm.position(s))
+            text = c_description("del", first, last)
+        else:
+            dup = duplicated(edit, context, plus=tm.plus)
+            if dup is not None:
+                x, y = dup
+                first, last = (tm.position(x), tm.position(y - 1)) if tm.plus else (tm.position(y - 1), tm.position(x))
+                text = c_description("dup", first, last)
+            else:
+                left, right = tm.position(s - 1), tm.position(s)
+                first, last = (left, right) if tm.plus else (right, left)
+                text = c_description("ins", first, last, alt=oriented(edit.alt))
+        return f"{accession}:{tm.prefix}{text}"
+
+
+@dataclass
+class _Coding:
+    """What the annotator learns about a change that touches a CDS (mutable while it is worked out)."""
+
+    tx_first: int
+    first: int
+    last: int
+    clean: bool
+    cds_position: int
+    protein_position: int
+    start_codon: bool = False
+    stop_codon: bool = False
+    hgvs_p: str | None = None
+    ref_aa: str | None = None
+    alt_aa: str | None = None
+    stop_tx: int | None = None
+
+
+def _shift_bound(tm: TranscriptMap, edit: Edit) -> int | None:
+    """How far 3' an indel may be shifted on this transcript: to the end of its exon or intron.
+
+    None when the change spans a boundary or lies outside the transcript (no limit applies then).
+    """
+    t = tm.transcript
+    lo, hi = (edit.start - 1, edit.start + 1) if edit.start == edit.end else (edit.start, edit.end)
+    if lo < t.start or hi > t.end:
+        return None
+    i = bisect.bisect_right(tm.starts, lo) - 1
+    # in exon i, or else in the intron after it
+    region = (tm.starts[i], tm.ends[i]) if lo < tm.ends[i] else (tm.ends[i], tm.starts[i + 1])
+    if not (region[0] <= lo and hi <= region[1]):
+        return None
+    return region[1] if tm.plus else region[0]
+
+
+def _protein_accession(t: Transcript) -> str:
+    return t.refseq_protein_id or t.protein_id or t.ensembl_id
+
+
+def genomic_to_c(transcript: Transcript, kind: str, start: int, end: int, ref: str = "", alt: str = "") -> str:
+    """HGVS c. of a genomic change given as HGVS g. states it (0-based ``[start, end)``, bases on the + strand).
+
+    ``kind`` is sub, del, dup, ins (``start == end``: between ``start - 1`` and ``start``) or delins.
+    No shifting is done: this is the plain coordinate mapping, what a g. to c. projection is when
+    the g. description is already normalised.
+
+    >>> t = Transcript("chr1", 100, 200, "-", ((100, 200),), 110, 190, "G", "ENSG1", "ENST1", "NM_1.1", "ENSP1", SELECT)
+    >>> genomic_to_c(t, "sub", 180, 181, "A", "G"), genomic_to_c(t, "del", 185, 187)
+    ('NM_1.1:c.10T>C', 'NM_1.1:c.4_5del')
+    """
+    tm = TranscriptMap(transcript)
+    if kind not in ("sub", "del", "dup", "ins", "delins"):
+        raise InputError(f"unknown kind of change {kind!r}: expected sub, del, dup, ins or delins")
+    oriented = (lambda seq: seq) if tm.plus else reverse_complement
+    if kind == "ins":
+        left, right = tm.position(start - 1), tm.position(start)
+        first, last = (left, right) if tm.plus else (right, left)
+    else:
+        first, last = (tm.position(start), tm.position(end - 1)) if tm.plus else \
+            (tm.position(end - 1), tm.position(start))
+    return f"{transcript.refseq_id or transcript.ensembl_id}:{tm.prefix}" + c_description(
+        kind, first, last, oriented(ref), oriented(alt))
+
