@@ -173,6 +173,21 @@ def _number(value: str | None, path: Path, line: int, key: str, kind: type[int] 
         raise InputError(f"{path} line {line}: INFO {key}={value!r} is not a number") from None
 
 
+def release_from_name(name: str) -> tuple[str | None, str | None]:
+    """(dataset, version) as gnomAD names its files; None where the name does not say.
+
+    >>> release_from_name("gnomad.exomes.v4.0.sites.chr1.vcf.bgz")
+    ('exomes', '4.0')
+    >>> release_from_name("gnomad.genomes.r2.1.1.sites.vcf.bgz")
+    ('genomes', '2.1.1')
+    >>> release_from_name("gnomad-genomes-grch38-v3.1.vcf"), release_from_name("sites.vcf")
+    (('genomes', '3.1'), (None, None))
+    """
+    version = _VERSION_IN_NAME.search(name)
+    dataset = _DATASET_IN_NAME.search(name)
+    return (dataset.group(1) if dataset else None), (version.group(1) if version else None)
+
+
 class GnomadSites:
     """A gnomAD sites VCF (v2.1, v3.1, v4.x): tabix lookups when indexed, else read once into memory.
 
@@ -206,18 +221,17 @@ class GnomadSites:
         declared = detect_build(self._header.contigs) if self._header.contigs else None
         if declared is not None and declared != build:
             raise WrongBuildError(f"{path}: a gnomAD file on {declared} (its ##contig lengths); this node is {build}")
-        name_version = _VERSION_IN_NAME.search(path.name)
-        name_dataset = _DATASET_IN_NAME.search(path.name)
+        name_dataset, name_version = release_from_name(path.name)
         version_from: VersionFrom
         if version:
             version_from = "caller"
         elif name_version:
-            version, version_from = name_version.group(1), "file name"
+            version, version_from = name_version, "file name"
         elif self._schema.inferred_version:
             version, version_from = self._schema.inferred_version, "inferred"
         else:
             version_from = "unknown"
-        self.dataset = dataset or (name_dataset.group(1) if name_dataset else None)
+        self.dataset = dataset or name_dataset
         self._version, self._version_from = version, version_from
         words = ["gnomAD", *([self.dataset] if self.dataset else []), *([f"v{version}"] if version else [])]
         self.source = " ".join(words)
