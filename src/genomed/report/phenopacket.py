@@ -246,7 +246,9 @@ def _prefixes(message: Message) -> Iterator[str]:
     for descriptor, value in message.ListFields():
         if descriptor.message_type is None:
             continue
-        items = value if descriptor.label == descriptor.LABEL_REPEATED else [value]
+        repeated = (descriptor.is_repeated if hasattr(descriptor, "is_repeated")  # protobuf ≥ 6; label() before
+                    else descriptor.label == descriptor.LABEL_REPEATED)
+        items = value if repeated else [value]
         for item in items:
             name = descriptor.message_type.name
             if name == "OntologyClass" and ":" in item.id:
