@@ -28,8 +28,10 @@ from genomed.interpret.acmg.strength import Strength
 class Override:
     """A curator's decision on one criterion: applied or not, optionally at another strength.
 
-    ``strength`` None keeps the criterion's own strength. Validation happens on construction, so an
-    override that could not be applied is refused before it is stored.
+    ``strength`` None keeps the criterion's own strength; a string ("moderate", "Supporting") is read as
+    a :class:`Strength` (as stored overrides come back from a database), and is a :class:`Strength`
+    after construction. Validation happens on construction, so an override that could not be applied
+    is refused before it is stored.
 
     >>> Override("pm2", True, "moderate", "gene-specific VCEP rule", "Dr A").strength
     <Strength.MODERATE: 'moderate'>
@@ -37,7 +39,7 @@ class Override:
 
     code: str
     applied: bool
-    strength: Strength | None
+    strength: Strength | str | None
     comment: str
     curator: str
 
@@ -73,7 +75,7 @@ def apply_overrides(criteria: Iterable[CriterionResult], overrides: Iterable[Ove
             out.append(result)
             continue
         automated = result.automated or result
-        strength = override.strength or result.strength
+        strength = Strength.parse(override.strength) if override.strength is not None else result.strength
         check_strength(result.code, strength)
         draft = CriterionResult(result.code, override.applied, strength, result.direction, "")
         head = f"{draft.label} applied" if override.applied else f"{result.code} not applied"

@@ -128,7 +128,7 @@ def evaluate_pvs1(evidence: VariantEvidence, config: AcmgConfig) -> CriterionRes
     consequences = set(effect.consequences)
     null = consequences & NULL_CONSEQUENCES
     if not null:
-        return _no(f"{effect.most_severe.replace('_', ' ')} is not a null variant (nonsense, frameshift, "
+        return _no(f"a {effect.most_severe.replace('_', ' ')} is not a null variant (nonsense, frameshift, "
                    "canonical ±1/2 splice site, start loss or whole-gene deletion)")
     mechanism, why = lof_mechanism(evidence.gene, config)
     if not mechanism:
