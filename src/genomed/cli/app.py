@@ -11,6 +11,7 @@ import genomed.cli.audit_cmd as audit_cmd
 import genomed.cli.case_cmd as case_cmd
 import genomed.cli.data_cmd as data_cmd
 import genomed.cli.demo_cmd as demo_cmd
+import genomed.cli.evaluate_cmd as evaluate_cmd
 import genomed.cli.file_cmd as file_cmd
 import genomed.cli.ingest_cmd as ingest_cmd
 import genomed.cli.people_cmd as people_cmd
@@ -91,5 +92,6 @@ app.add_typer(simulate_cmd.simulate, name="simulate")
 app.add_typer(variant_cmd.variants, name="variant")
 app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")
+app.add_typer(evaluate_cmd.evaluate, name="evaluate")
 app.command(name="demo")(demo_cmd.demo)
 app.command(name="ingest")(ingest_cmd.ingest)
