@@ -383,7 +383,7 @@ class Annotator:
             terms.add("inframe_insertion")
         elif edit.net < 0:
             terms.add("inframe_deletion")
-        else:
+        elif not start_codon:  # a changed ATG is start_lost whatever the bases; elsewhere unknown
             terms.add("coding_sequence_variant")
         if start_codon:
             terms.add("start_lost")
