@@ -287,3 +287,21 @@ def test_real_transcript_sequence_aoah_minus_strand() -> None:
             assert effect.hgvs_p == f"NP_001628.1:p.({three_letter(protein[3])}4Ter)"
         else:
             assert effect.hgvs_p == f"NP_001628.1:p.({three_letter(protein[3])}4{three_letter(new[3])})"
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import genomed.annotate.alleles
+    import genomed.annotate.annotator
+    import genomed.annotate.consequence
+    import genomed.annotate.genetic_code
+    import genomed.annotate.hgvs
+    import genomed.annotate.transcript_map
+    import genomed.cli.annotate_cmd
+
+    for module in (genomed.annotate.alleles, genomed.annotate.annotator, genomed.annotate.consequence,
+                   genomed.annotate.genetic_code, genomed.annotate.hgvs, genomed.annotate.transcript_map,
+                   genomed.cli.annotate_cmd):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
