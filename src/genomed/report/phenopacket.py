@@ -349,8 +349,9 @@ def _problems(packet: pps.Phenopacket) -> Iterator[str]:
         yield "metaData.created is missing"
     if not meta.created_by:
         yield "metaData.createdBy is empty"
-    if meta.phenopacket_schema_version != SCHEMA_VERSION:
-        yield f"metaData.phenopacketSchemaVersion is {meta.phenopacket_schema_version!r}, not {SCHEMA_VERSION!r}"
+    version = meta.phenopacket_schema_version
+    if version != "2" and not version.startswith("2."):  # published v2 files write "2", "2.0" or "2.0.2"
+        yield f"metaData.phenopacketSchemaVersion is {version!r}, not a 2.x version"
     for resource in meta.resources:
         missing = [name for name in REQUIRED_RESOURCE_FIELDS if not getattr(resource, name)]
         if missing:
