@@ -94,6 +94,15 @@ CONCLUSION_ANSWERS = {  # LL541-4, overall interpretation
 ONE_BASED = ("LA30102-0", "1-based character counting")  # LL5323-2, for 92822-6
 
 
+# Required bindings fhir.resources does not enforce: the statuses a receiver acts on.
+STATUS_CODES = {
+    "DiagnosticReport": ("registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
+                         "cancelled", "entered-in-error", "unknown"),
+    "Observation": ("registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error",
+                    "unknown"),
+}
+
+
 @dataclass(frozen=True)
 class PresentedForm:
     """A rendering attached to the DiagnosticReport (the HTML or PDF the clinician reads)."""
@@ -368,6 +377,12 @@ def validate_fhir_json(text: str) -> Any:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
         raise InputError(f"not a valid FHIR R4 bundle: {problems}") from exc
     data = json.loads(text)
+    for entry in data.get("entry", []):
+        resource = entry.get("resource", {})
+        allowed = STATUS_CODES.get(resource.get("resourceType", ""))
+        if allowed is not None and resource.get("status") not in allowed:
+            raise InputError(f"{resource['resourceType']} {resource.get('id', '?')} has status "
+                             f"{resource.get('status')!r}, not one of {', '.join(allowed)}")
     full_urls = {entry.get("fullUrl") for entry in data.get("entry", [])}
     dangling = sorted({ref for ref in _references(data) if ref.startswith("urn:uuid:") and ref not in full_urls})
     if dangling:
