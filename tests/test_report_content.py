@@ -103,8 +103,9 @@ def _findings_without_consent() -> None:
 @pytest.mark.parametrize(("build", "message"), [
     (lambda: dataclasses.replace(SCN2A_VARIANT, acmg_criteria=("PVS1", "PM7")), "'PM7'"),
     (lambda: dataclasses.replace(SCN2A_VARIANT, acmg_criteria=("PVS1", "PVS1")), "repeated"),
-    (lambda: dataclasses.replace(SCN2A_VARIANT, acmg_class="pathogenic"), "ACMG class 'pathogenic'"),
-    (lambda: dataclasses.replace(SCN2A_VARIANT, zygosity="het"), "zygosity 'het'"),
+    (lambda: dataclasses.replace(SCN2A_VARIANT, acmg_class="pathogenic"),  # type: ignore[arg-type]
+     "ACMG class 'pathogenic'"),
+    (lambda: dataclasses.replace(SCN2A_VARIANT, zygosity="het"), "zygosity 'het'"),  # type: ignore[arg-type]
     (lambda: dataclasses.replace(SCN2A_VARIANT, hgvs_c="304C>T"), "not a c. or n. description"),
     (lambda: dataclasses.replace(SCN2A_VARIANT, hgvs_p="Arg102Ter"), "not a p. description"),
     (lambda: dataclasses.replace(SCN2A_VARIANT, ref="C", alt="C"), "distinct DNA alleles"),

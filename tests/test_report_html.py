@@ -170,3 +170,22 @@ def test_a_browser_that_prints_nothing_is_a_configuration_error(tmp_path: Path) 
     fake.chmod(0o755)
     with pytest.raises(ConfigurationError, match=r"failed to print the report \(exit 1\): cannot print"):
         html_to_pdf("<html></html>", chromium=fake)
+
+
+def test_secondary_findings_and_an_unsolved_case_are_printed() -> None:
+    from genomed.report.content import AcmgClass, SecondaryFindings
+
+    finding = dataclasses.replace(SCN2A_VARIANT, gene_symbol="BRCA2", transcript="NM_000059.4", hgvs_c="c.5946del",
+                                  hgvs_p="p.(Ser1982ArgfsTer22)", chrom="chr13", pos=32340300, ref="GT", alt="G")
+    vus = dataclasses.replace(SCN2A_VARIANT, acmg_class=AcmgClass.UNCERTAIN_SIGNIFICANCE, acmg_criteria=("PM2",),
+                              disease=None)
+    content = dataclasses.replace(example_content(), variants=(vus,),
+                                  conclusion=Conclusion(Outcome.UNSOLVED, "No diagnosis was made."),
+                                  secondary_findings=SecondaryFindings(True, (finding,)))
+    parser = _Balance()
+    parser.feed(render_html(content))
+    text = " ".join(" ".join(parser.text).split())
+    assert parser.errors == [] and parser.stack == []
+    assert "UNSOLVED" not in text and "unsolved" in text  # the template upper-cases it with CSS only
+    assert "Uncertain significance" in text and "did not consent" not in text
+    assert "BRCA2" in text and "NM_000059.4:c.5946del" in text and "chr13-32340300-GT-G" in text

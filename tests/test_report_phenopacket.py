@@ -106,14 +106,15 @@ BEYOND_PUBLISHED = {"metaData": {"submittedBy", "updates"}, "interpretation": {"
 
 
 def test_fields_beyond_the_published_cases_are_schema_fields() -> None:
-    from phenopackets import Interpretation, MetaData
+    from phenopackets import Interpretation, MetaData  # type: ignore[import-untyped]  # no stubs
 
     for concept, message in (("metaData", MetaData), ("interpretation", Interpretation)):
         assert BEYOND_PUBLISHED[concept] <= {f.json_name for f in message.DESCRIPTOR.fields}
 
 
 def _ours(content: Any = None) -> dict[str, Any]:
-    return json.loads(phenopacket_json(content or example_content(), SubjectInfo("P29Y", "XX")))
+    packet: dict[str, Any] = json.loads(phenopacket_json(content or example_content(), SubjectInfo("P29Y", "XX")))
+    return packet
 
 
 def test_export_parses_back_strictly_to_the_same_message() -> None:
@@ -251,3 +252,21 @@ def test_refseq_chromosome_accessions_match_published_hgvs(store: StoreShape) ->
         assert REFSEQ_CHROMOSOMES["GRCh38"][name] == accession, chrom
         checked += 1
     assert checked >= 23
+
+
+def test_secondary_findings_are_a_separate_interpretation_not_a_diagnosis() -> None:
+    from genomed.report.content import SecondaryFindings
+
+    brca = dataclasses.replace(SCN2A_VARIANT, gene_symbol="BRCA2", gene_id="HGNC:1101", transcript="NM_000059.4",
+                               hgvs_c="c.5946del", hgvs_p="p.(Ser1982ArgfsTer22)", chrom="chr13", pos=32340300,
+                               ref="GT", alt="G", inheritance="", acmg_criteria=("PVS1", "PS4", "PM2_Supporting"),
+                               disease=Term("OMIM:612555", "Breast-ovarian cancer, familial, susceptibility to, 2"))
+    content = dataclasses.replace(example_content(), secondary_findings=SecondaryFindings(True, (brca,)))
+    ours = json.loads(phenopacket_json(content))
+    assert [i["diagnosis"]["disease"]["id"] for i in ours["interpretations"]] == ["OMIM:613721", "OMIM:612555"]
+    secondary = ours["interpretations"][1]
+    assert secondary["summary"].startswith("Secondary finding")
+    genomic = secondary["diagnosis"]["genomicInterpretations"][0]
+    assert genomic.get("interpretationStatus", "UNKNOWN_STATUS") == "UNKNOWN_STATUS"
+    assert "hgvs.g" not in {e["syntax"] for e in genomic["variantInterpretation"]["variationDescriptor"]["expressions"]}
+    assert [d["term"]["id"] for d in ours["diseases"]] == ["OMIM:613721"]  # not a diagnosis of the patient
