@@ -89,10 +89,13 @@ def test_every_row_agrees_with_htslib(path: Path) -> None:
             assert got.filters == tuple(f for f in row.filter if f != "PASS")
 
 
-def test_tabix_lookups_match_the_in_memory_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("min_shift", [0, 10], ids=["tbi", "csi"])
+def test_tabix_lookups_match_the_in_memory_read(tmp_path: Path, min_shift: int) -> None:
     copy = tmp_path / "gnomad.genomes.v3.1.sites.chr1.vcf"
     shutil.copy(V31, copy)
-    indexed = GnomadSites(GnomadSites.index_file(copy))
+    bgzipped = GnomadSites.index_file(copy, min_shift=min_shift)
+    assert Path(f"{bgzipped}{'.csi' if min_shift else '.tbi'}").is_file()
+    indexed = GnomadSites(bgzipped)
     plain = GnomadSites(V31)
     assert indexed.indexed and not plain.indexed
     assert indexed.release.version == "3.1" and indexed.release.version_from == "file name"

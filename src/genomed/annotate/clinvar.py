@@ -26,6 +26,7 @@ multiple submitters without conflicts 2, single submitter or conflicting 1, no c
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -80,6 +81,7 @@ _FILE_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
 EffectOf = Callable[[Variant], TranscriptEffect | None]
 
 
+@functools.lru_cache(maxsize=256)
 def review_stars(status: str) -> tuple[str, int]:
     """ClinVar's review status in its canonical words, and its stars (0–4).
 
@@ -308,6 +310,12 @@ def _conditions(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
+@functools.lru_cache(maxsize=65536)
+def _vcf_conditions(clndn: str) -> tuple[str, ...]:
+    """CLNDN as condition names (cached: a few thousand diseases name most of ClinVar's records)."""
+    return _conditions(_text(name) for name in clndn.split("|"))
+
+
 def _vcf_records(path: Path, build: str, meta: dict[str, str], skipped: Counter[str]) -> Iterator[_Raw]:
     info_ids: set[str] = set()
     seen_columns = False
@@ -375,7 +383,7 @@ def _vcf_record(path: Path, number: int, line: str, skipped: Counter[str]) -> _R
                 accession=f"VCV{int(vid):09d}" if vid.isdigit() else vid,
                 significance=sys.intern(_text(info["CLNSIG"])), review_status=info["CLNREVSTAT"],
                 genes=genes, hgvs_c=None, hgvs_p=None,
-                conditions=_conditions(_text(n) for n in info.get("CLNDN", "").split("|")),
+                conditions=_vcf_conditions(info.get("CLNDN", "")),
                 consequences=consequences)
 
 
