@@ -401,6 +401,10 @@ class Annotator:
                     out.append(tx)
         return out
 
+    def forget_sequences(self) -> None:
+        """Drop the cached transcript sequences: call it when the reference's bases change under the annotator."""
+        self._mrna.clear()
+
     def _spliced(self, number: int, tm: TranscriptMap) -> str | None:
         """The transcript's spliced sequence (5' to 3') from the reference, cached; None if not covered."""
         if number in self._mrna:

@@ -150,6 +150,7 @@ class SpikeInEvaluator:
         for causal in case.causal:
             patches.update(patches_for(causal.variant, causal.hgvs_p, self._by_gene.get(causal.gene, ())))
         self.reference.set_patches(patches)
+        self.annotator.forget_sequences()
         causal_variants = list(dict.fromkeys(c.variant for c in case.causal))
         zygosity = {c.variant: c.zygosity for c in case.causal}
         causal_codes = [HOM if zygosity[v] in ("homozygous", "hemizygous") else HET for v in causal_variants]
@@ -164,6 +165,7 @@ class SpikeInEvaluator:
         annotations: list[VariantAnnotation | None] = [self.background_annotations[r] for r in rows.tolist()]
         annotations += self.annotator.annotate_many(causal_variants)
         self.reference.set_patches({})
+        self.annotator.forget_sequences()
         max_af = np.concatenate([frequency[rows], np.zeros(len(causal_variants))])
         return calls, annotations, max_af, len(rows)
 
