@@ -139,27 +139,27 @@ def parse_protein_change(hgvs_p: str | None) -> ProteinChange | None:
     return ProteinChange(match["ref"], int(match["pos"]), match["rest"])
 
 
-class _NameParts(NamedTuple):
+class NameParts(NamedTuple):
     gene: str | None
     hgvs_c: str | None
     hgvs_p: str | None
 
 
-def parse_name(name: str) -> _NameParts:
+def parse_name(name: str) -> NameParts:
     """Gene, c. and p. change from a ClinVar variation name.
 
     >>> parse_name("NM_014855.3(AP5Z1):c.80_83delinsTGCTGTAAACTGTAACTGTAAA (p.Arg27_Ile28delinsLeuLeuTer)")
-    _NameParts(gene='AP5Z1', hgvs_c='NM_014855.3:c.80_83delinsTGCTGTAAACTGTAACTGTAAA', \
+    NameParts(gene='AP5Z1', hgvs_c='NM_014855.3:c.80_83delinsTGCTGTAAACTGTAACTGTAAA', \
 hgvs_p='p.Arg27_Ile28delinsLeuLeuTer')
     >>> parse_name("NM_138413.4(HOGA1):c.700+4G>T")
-    _NameParts(gene='HOGA1', hgvs_c='NM_138413.4:c.700+4G>T', hgvs_p=None)
+    NameParts(gene='HOGA1', hgvs_c='NM_138413.4:c.700+4G>T', hgvs_p=None)
     >>> parse_name("GRCh38/hg38 7p22.1(chr7:1-2)x3")
-    _NameParts(gene=None, hgvs_c=None, hgvs_p=None)
+    NameParts(gene=None, hgvs_c=None, hgvs_p=None)
     """
     match = _NAME.match(name.strip())
     if match is None:
-        return _NameParts(None, None, None)
-    return _NameParts(match["gene"], f"{match['tx']}:{match['c']}", match["p"])
+        return NameParts(None, None, None)
+    return NameParts(match["gene"], f"{match['tx']}:{match['c']}", match["p"])
 
 
 def clinvar_file_date(text: str) -> str:
