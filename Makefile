@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench bench-deps clean
+.PHONY: install demo test test-deps lint typecheck unit bench bench-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,15 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install
+# What the tests need beyond Python: Chromium prints the clinical report to PDF, poppler's pdftotext
+# reads it back. Installed from Debian's packages when missing (apt-get update once).
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi
+
+unit: install test-deps
 	$(VENV)/bin/pytest -m "not slow"
 
 test: lint typecheck unit

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+import genomed.cli.annotate_cmd as annotate_cmd
 import genomed.cli.audit_cmd as audit_cmd
 import genomed.cli.case_cmd as case_cmd
 import genomed.cli.data_cmd as data_cmd
@@ -93,5 +94,6 @@ app.add_typer(variant_cmd.variants, name="variant")
 app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")
 app.add_typer(evaluate_cmd.evaluate, name="evaluate")
+app.add_typer(annotate_cmd.annotate, name="annotate")
 app.command(name="demo")(demo_cmd.demo)
 app.command(name="ingest")(ingest_cmd.ingest)
