@@ -37,11 +37,11 @@ def reverse_complement(sequence: str) -> str:
 # 25*a + 5*b + c, and one table lookup gives its amino acid. A whole transcript translates in
 # microseconds, which matters when every coding variant of an exome compares two proteins.
 _BASE_CODE = np.full(256, 4, dtype=np.uint8)
-for _i, _b in enumerate("TCAG"):
-    _BASE_CODE[ord(_b)] = _BASE_CODE[ord(_b.lower())] = _i
+for _code, _base in enumerate("TCAG"):
+    _BASE_CODE[ord(_base)] = _BASE_CODE[ord(_base.lower())] = _code
 _CODON_AMINO = np.full(125, ord("X"), dtype=np.uint8)
-for (_a, _b, _c), _aa in zip(product(range(4), repeat=3), _AMINO, strict=True):
-    _CODON_AMINO[25 * _a + 5 * _b + _c] = ord(_aa)
+for (_first, _second, _third), _amino in zip(product(range(4), repeat=3), _AMINO, strict=True):
+    _CODON_AMINO[25 * _first + 5 * _second + _third] = ord(_amino)
 
 
 def translate(sequence: str, *, to_stop: bool = False) -> str:
@@ -57,7 +57,7 @@ def translate(sequence: str, *, to_stop: bool = False) -> str:
         return ""
     codes = _BASE_CODE[np.frombuffer(sequence[:n].encode("ascii", "replace"), dtype=np.uint8)].reshape(-1, 3)
     index = 25 * codes[:, 0].astype(np.int32) + 5 * codes[:, 1] + codes[:, 2]
-    amino = _CODON_AMINO[index].tobytes().decode("ascii")
+    amino: str = _CODON_AMINO[index].tobytes().decode("ascii")
     if to_stop:
         stop = amino.find(STOP)
         if stop >= 0:

@@ -22,9 +22,10 @@ import numpy.typing as npt
 from genomed.annotate.model import Impact, VariantAnnotation
 from genomed.interpret.case_data import HET, HOM, CaseCalls
 
-# Consequences kept although their impact is LOW: they can disrupt splicing.
+# Consequences kept although VEP rates them LOW or MODIFIER: they can disrupt splicing, or (without a
+# reference FASTA, when codons cannot be read) they change the coding sequence in an unknown way.
 SPLICE_LOW = frozenset({"splice_region_variant", "splice_donor_5th_base_variant", "splice_donor_region_variant",
-                        "splice_polypyrimidine_tract_variant"})
+                        "splice_polypyrimidine_tract_variant", "coding_sequence_variant"})
 
 
 @dataclass(frozen=True)
