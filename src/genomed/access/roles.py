@@ -2,10 +2,11 @@
 
 Roles follow the people of a genomic medicine programme: a *prescriber* (clinical geneticist,
 oncologist) includes patients, records consent and prescribes; a *biologist* (clinical laboratory
-scientist) registers samples, interprets and signs reports; a *bioinformatician* runs pipelines and
-handles sequencing files; a *data steward* governs consent, audit and sharing; a *researcher* sees
-only what research consent and access grants allow (aggregate data, in later modules); an *admin*
-runs the node (users, reference catalogues, audit checkpoints) but reads no patient data.
+scientist) registers samples, interprets, curates variant classifications and signs reports; a
+*bioinformatician* runs pipelines (interpretation included) and handles sequencing files; a *data
+steward* governs consent, audit and sharing; a *researcher* sees only what research consent and
+access grants allow (aggregate data, in later modules); an *admin* runs the node (users, reference
+catalogues, audit checkpoints) but reads no patient data.
 
 Least privilege: no role has every permission, and an admin cannot read genomes.
 """
@@ -42,6 +43,8 @@ class Permission(StrEnum):
     READ_FILE = "read_file"
     SHARE_FILE = "share_file"
     RECORD_ANALYSIS = "record_analysis"
+    INTERPRET_CASE = "interpret_case"
+    CURATE_VARIANT = "curate_variant"
     DRAFT_REPORT = "draft_report"
     SIGN_REPORT = "sign_report"
     VIEW_AUDIT = "view_audit"
@@ -58,12 +61,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.BIOLOGIST: frozenset({
         P.VIEW_INDICATIONS, P.VIEW_PATIENT, P.MANAGE_PEDIGREE, P.VIEW_CASE, P.ADVANCE_CASE,
-        P.REGISTER_SAMPLE, P.STORE_FILE, P.READ_FILE, P.RECORD_ANALYSIS, P.DRAFT_REPORT, P.SIGN_REPORT,
-        P.QUERY_AGGREGATE,
+        P.REGISTER_SAMPLE, P.STORE_FILE, P.READ_FILE, P.RECORD_ANALYSIS, P.INTERPRET_CASE, P.CURATE_VARIANT,
+        P.DRAFT_REPORT, P.SIGN_REPORT, P.QUERY_AGGREGATE,
     }),
     Role.BIOINFORMATICIAN: frozenset({
         P.VIEW_INDICATIONS, P.VIEW_CASE, P.ADVANCE_CASE, P.STORE_FILE, P.READ_FILE, P.RECORD_ANALYSIS,
-        P.QUERY_AGGREGATE,
+        P.INTERPRET_CASE, P.QUERY_AGGREGATE,
     }),
     Role.DATA_STEWARD: frozenset({
         P.VIEW_INDICATIONS, P.VIEW_PATIENT, P.WITHDRAW_CONSENT, P.VIEW_CASE, P.CANCEL_CASE, P.SHARE_FILE,

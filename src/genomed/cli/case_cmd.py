@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genomed.catalog import analyses as analysis_service
@@ -18,6 +19,9 @@ from genomed.catalog import samples as sample_service
 from genomed.catalog.cases import CaseState, parse_state
 from genomed.cli.common import STATE, console, opened_node
 from genomed.errors import InputError
+
+if TYPE_CHECKING:
+    from genomed.interpret.service import CandidateRecord
 
 indications = typer.Typer(help="The catalogue of clinical indications.", no_args_is_help=True)
 cases = typer.Typer(help="Prescriptions and the state of each case.", no_args_is_help=True)
@@ -160,3 +164,112 @@ def report_sign(case: str) -> None:
     with opened_node() as ctx:
         report = report_service.sign_report(ctx, STATE.actor(), case_reference=case)
     console.print(f"report version {report.version} signed")
+
+
+# --- interpretation -----------------------------------------------------------------------------------
+
+def _print_candidates(candidates: list[CandidateRecord], evidence: int) -> None:
+    table = Table("rank", "gene", "score", "phenotype", "variants", "mode", "ACMG", "variant(s)")
+    for c in candidates:
+        shown = "; ".join(f"{v.get('hgvs_p') or v.get('hgvs_c') or v['variant']} ({v['zygosity']})"
+                          for v in c.variants)
+        table.add_row(str(c.rank), c.gene, f"{c.combined_score:.3f}", f"{c.phenotype_score:.3f}",
+                      f"{c.variant_score:.3f}", c.mode, c.acmg_class or "-", escape(shown))
+    console.print(table)
+    for c in candidates[:evidence]:
+        console.print(f"[bold]{c.rank}. {c.gene}[/]")
+        for line in c.evidence:
+            console.print(f"  {line}", markup=False, highlight=False)
+        for v in c.variants:
+            acmg = v.get("acmg") or {}
+            codes = ", ".join(acmg.get("applied", [])) or "no criterion applied"
+            console.print(f"  ACMG {v['variant']}: {acmg.get('class')} ({codes})", markup=False, highlight=False)
+
+
+@cases.command("interpret")
+def case_interpret(
+    reference: str,
+    hpo: Annotated[list[str] | None, typer.Option("--hpo", help="Observed HPO term (repeat); default: the "
+                                                  "prescription's.")] = None,
+    excluded: Annotated[list[str] | None, typer.Option("--excluded", help="HPO term looked for and absent "
+                                                       "(repeat); default: the prescription's.")] = None,
+    panel: Annotated[str | None, typer.Option("--panel", help="Gene panel ID or ID@VERSION from --panels; "
+                                              "pinned on the case.")] = None,
+    panels: Annotated[list[Path] | None, typer.Option("--panels", envvar="GENOMED_PANELS",
+                                                      help="PanelApp panel JSON file (repeat).")] = None,
+    clinvar: Annotated[Path | None, typer.Option("--clinvar", envvar="GENOMED_CLINVAR",
+                                                 help="ClinVar release (VCF or JSONL).")] = None,
+    gnomad: Annotated[Path | None, typer.Option("--gnomad", envvar="GENOMED_GNOMAD",
+                                                help="gnomAD sites VCF (bgzipped and indexed for a real one).")] = None,
+    top: Annotated[int, typer.Option(help="How many candidates to classify and keep.")] = 20,
+    evidence: Annotated[int, typer.Option(help="Print the evidence of this many candidates.")] = 5,
+) -> None:
+    """Interpret an analysed case: rank its genes, classify their variants, record the result."""
+    from genomed.annotate.clinvar import ClinVar
+    from genomed.annotate.population import GnomadSites
+    from genomed.interpret.panels import PanelLibrary
+    from genomed.interpret.service import interpret_case
+
+    with opened_node() as ctx:
+        build = ctx.config.genome_build
+        library = PanelLibrary.from_files(panels) if panels else None
+        outcome = interpret_case(
+            ctx, STATE.actor(), case_reference=reference, observed=hpo or None, excluded=excluded or None,
+            panel=panel, panel_library=library, clinvar=ClinVar.load(clinvar, build=build) if clinvar else None,
+            gnomad=GnomadSites(gnomad, build=build) if gnomad else None, top=top)
+    console.print(f"case {outcome.case_reference}: {outcome.kind} {outcome.analysis_id} recorded, case is "
+                  f"{outcome.state}")
+    members = ", ".join(f"{m['role']} {m['sample']}" for m in outcome.members)
+    console.print(f"members: {members}; {outcome.counts['variants']:,} proband variants, "
+                  f"{outcome.counts['quality_pass']:,} pass quality, {outcome.counts['consequence_pass']:,} "
+                  f"damaging enough; {outcome.ranked} genes ranked" + (f"; panel {outcome.panel}" if outcome.panel
+                                                                         else ""), highlight=False)
+    _print_candidates(outcome.candidates, evidence)
+    console.print(outcome.secondary_findings_note, markup=False, highlight=False)
+    for finding in outcome.secondary_findings:
+        console.print(f"  {finding.gene} {finding.variant} {finding.zygosity}: {finding.significance} "
+                      f"({finding.stars} stars, {finding.accession})", markup=False, highlight=False)
+    for warning in outcome.warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+
+
+@cases.command("candidates")
+def case_candidates(
+    reference: str,
+    analysis: Annotated[int | None, typer.Option(help="An earlier interpretation (default: the latest).")] = None,
+    evidence: Annotated[int, typer.Option(help="Print the evidence of this many candidates.")] = 5,
+) -> None:
+    """The ranked candidates of a case's latest interpretation, with their evidence."""
+    from genomed.interpret.service import list_candidates
+
+    with opened_node() as ctx:
+        stored = list_candidates(ctx, STATE.actor(), case_reference=reference, analysis_id=analysis)
+    console.print(f"case {stored.case_reference}: {stored.kind} {stored.analysis_id} of "
+                  f"{stored.started_at.isoformat(timespec='seconds')}")
+    _print_candidates(stored.candidates, evidence)
+    findings = stored.secondary_findings
+    if findings:
+        console.print(str(findings.get("note", "")), markup=False, highlight=False)
+        for finding in findings.get("findings", []):
+            console.print(f"  {finding['gene']} {finding['variant']} {finding['zygosity']}: "
+                          f"{finding['significance']} ({finding['stars']} stars)", markup=False, highlight=False)
+
+
+@cases.command("override")
+def case_override(
+    reference: str,
+    variant: Annotated[str, typer.Argument(help="The variant, chrom-pos-ref-alt (e.g. chr6-33437899-C-T).")],
+    criterion: Annotated[str, typer.Argument(help="ACMG/AMP criterion code, e.g. PVS1, PM2, PS3.")],
+    applied: Annotated[bool, typer.Option("--applied/--not-applied", help="Apply the criterion or withdraw it.")],
+    comment: Annotated[str, typer.Option(help="Why (mandatory; kept with the decision and audited).")],
+    strength: Annotated[str | None, typer.Option(help="very_strong, strong, moderate or supporting.")] = None,
+) -> None:
+    """Record a curator's decision on one ACMG criterion of a candidate variant."""
+    from genomed.interpret.service import override_criterion
+
+    with opened_node() as ctx:
+        done = override_criterion(ctx, STATE.actor(), case_reference=reference, variant=variant, criterion=criterion,
+                                  applied=applied, strength=strength, comment=comment)
+    verdict = "applied" if done.applied else "not applied"
+    console.print(f"override {done.override_id}: {done.criterion} {verdict} for {done.variant} ({done.gene}); "
+                  f"class {done.previous_class} -> {done.new_class}", markup=False, highlight=False)
