@@ -312,6 +312,8 @@ class Report(Base):
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), nullable=True)
+    # The report's whole content (genomed.report.content.ReportContent as JSON): what was signed.
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 @event.listens_for(Session, "before_flush")

@@ -5,7 +5,10 @@ A correction is a new version that supersedes the old one; a signed version is n
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,15 +16,25 @@ from genomed.access.purpose import Purpose
 from genomed.access.roles import Permission
 from genomed.catalog.cases import CaseState, case_by_reference
 from genomed.catalog.guard import authorize
-from genomed.catalog.models import Report
+from genomed.catalog.models import Report, User
 from genomed.catalog.prescriptions import advance_and_audit
 from genomed.context import NodeContext
 from genomed.db.base import utcnow
 from genomed.errors import AccessDeniedError, InputError, NotFoundError, StateError
 
 
-def draft_report(ctx: NodeContext, actor: str, *, case_reference: str, conclusion: str) -> Report:
-    """Draft the next version of a case's report."""
+Seal = Callable[[Report, User, dt.datetime], None]
+"""Called inside the signing transaction, before the report becomes immutable: it may set the final
+``content``, ``content_sha256`` and ``file_id`` (genomed.report.service renders and stores the PDF)."""
+
+
+def draft_report(ctx: NodeContext, actor: str, *, case_reference: str, conclusion: str,
+                 content: Callable[[Report, User], dict[str, Any]] | None = None) -> Report:
+    """Draft the next version of a case's report.
+
+    ``content`` builds the report's full content from the new version (number, supersedes) and its
+    author, inside the same transaction; without it the report holds only its conclusion.
+    """
     if not conclusion.strip():
         raise InputError("a report needs a conclusion")
     with ctx.transaction() as session:
@@ -38,12 +51,15 @@ def draft_report(ctx: NodeContext, actor: str, *, case_reference: str, conclusio
                         drafted_by=user.id, supersedes_id=previous)
         session.add(report)
         session.flush()
+        if content is not None:
+            report.content = content(report, user)
+            session.flush()
         ctx.audit.record(session, actor=actor, action="report.draft", object_type="case", object_id=case.reference,
                          purpose=Purpose.CARE, details={"report": report.id, "version": report.version})
     return report
 
 
-def sign_report(ctx: NodeContext, actor: str, *, case_reference: str) -> Report:
+def sign_report(ctx: NodeContext, actor: str, *, case_reference: str, seal: Seal | None = None) -> Report:
     """Sign the case's draft report; the signer must not be its author. The case becomes reported."""
     with ctx.transaction() as session:
         user = authorize(ctx, session, actor, Permission.SIGN_REPORT, object_type="case",
@@ -54,9 +70,13 @@ def sign_report(ctx: NodeContext, actor: str, *, case_reference: str) -> Report:
             raise NotFoundError(f"case {case.reference} has no draft report to sign")
         if report.drafted_by == user.id:
             raise AccessDeniedError("a report must be signed by a second person, not by its author")
-        report.status, report.signed_by, report.signed_at = "signed", user.id, utcnow()
-        report.content_sha256 = hashlib.sha256(
-            f"{case.reference}|{report.version}|{report.conclusion}".encode()).hexdigest()
+        signed_at = utcnow()
+        report.status, report.signed_by, report.signed_at = "signed", user.id, signed_at
+        if seal is not None:
+            seal(report, user, signed_at)
+        else:
+            report.content_sha256 = hashlib.sha256(
+                f"{case.reference}|{report.version}|{report.conclusion}".encode()).hexdigest()
         session.flush()
         ctx.audit.record(session, actor=actor, action="report.sign", object_type="case", object_id=case.reference,
                          purpose=Purpose.CARE, details={"report": report.id, "version": report.version})
