@@ -1,0 +1,185 @@
+"""Phenotype-driven gene scoring: known cases, excluded terms, errors, an oracle and a held-out accuracy floor."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from genomed.errors import InputError
+from genomed.interpret import hpo
+from genomed.interpret.phenotype import (
+    GenePhenotypeMatch,
+    PhenotypeScorer,
+    ScoringParameters,
+    default_scorer,
+    score_genes,
+)
+
+# Marfan syndrome as a clinician records it: arachnodactyly, ectopia lentis, aortic root aneurysm, dural
+# ectasia, pneumothorax, striae distensae, pectus excavatum, disproportionate tall stature. Loeys-Dietz
+# syndromes (TGFBR1/2, SMAD3, TGFB2) share most of these and must come right behind.
+MARFAN = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0100775", "HP:0002107", "HP:0001065", "HP:0000767",
+          "HP:0001519"]
+
+
+@pytest.fixture(scope="module")
+def scorer() -> PhenotypeScorer:
+    return default_scorer()
+
+
+@pytest.fixture(scope="module")
+def marfan(scorer: PhenotypeScorer) -> dict[str, GenePhenotypeMatch]:
+    return scorer.score_genes(MARFAN)
+
+
+def test_marfan_features_put_fbn1_first(marfan: dict[str, GenePhenotypeMatch]) -> None:
+    first = next(iter(marfan.values()))
+    assert first.gene == "FBN1"
+    assert (first.disease_id, first.disease_name) == ("OMIM:154700", "Marfan syndrome")
+    assert first.score > 0.999 and first.p_value < 1e-3
+    top5 = list(marfan)[:5]
+    assert {"TGFBR2", "SMAD3"} <= set(top5)
+
+
+def test_every_annotated_gene_scored_in_unit_interval_in_z_order(scorer: PhenotypeScorer,
+                                                                 marfan: dict[str, GenePhenotypeMatch]) -> None:
+    assert set(marfan) == set(scorer.genes)
+    assert len(marfan) > 5_000
+    adjusted = [m.adjusted_similarity for m in marfan.values()]
+    assert adjusted == sorted(adjusted, reverse=True)
+    assert all(0.0 <= m.score <= 1.0 and m.score == pytest.approx(1 - m.p_value) for m in marfan.values())
+    assert all(math.isfinite(m.similarity) for m in marfan.values())
+    assert all(g == m.gene for g, m in marfan.items())
+    scores = [m.score for m in marfan.values()]
+    assert scores == sorted(scores, reverse=True)  # the calibration keeps the order
+    # Calibrated against random phenotypes: most genes look like chance for a Marfan patient.
+    median = sorted(scores)[len(scores) // 2]
+    assert 0.2 < median < 0.8
+
+
+def test_scores_are_deterministic(scorer: PhenotypeScorer, marfan: dict[str, GenePhenotypeMatch]) -> None:
+    again = scorer.score_genes(list(reversed(MARFAN)))
+    assert list(again) == list(marfan)
+    assert [(m.score, m.adjusted_similarity, m.disease_id) for m in again.values()] == \
+        [(m.score, m.adjusted_similarity, m.disease_id) for m in marfan.values()]
+    fresh = PhenotypeScorer().score_genes(MARFAN)["TGFBR2"]   # a new index from scratch: same null sample
+    assert (fresh.score, fresh.disease_id) == (marfan["TGFBR2"].score, marfan["TGFBR2"].disease_id)
+    assert score_genes(MARFAN)["FBN1"] == marfan["FBN1"]
+
+
+def test_explanation_pairs_terms_through_a_common_ancestor(marfan: dict[str, GenePhenotypeMatch]) -> None:
+    release = hpo.load_release()
+    fbn1 = marfan["FBN1"]
+    assert {m.patient_term for m in fbn1.matches} == set(MARFAN)
+    assert fbn1.conflicts == ()
+    ics = [m.information_content for m in fbn1.matches]
+    assert ics == sorted(ics, reverse=True)
+    disease_terms = release.diseases[fbn1.disease_id].terms
+    for m in fbn1.matches:
+        assert m.disease_term in disease_terms
+        assert m.common_ancestor in release.ancestors(m.patient_term)
+        assert m.common_ancestor in release.ancestors(m.disease_term)
+    arachnodactyly = next(m for m in fbn1.matches if m.patient_term == "HP:0001166")
+    assert arachnodactyly.disease_term == arachnodactyly.common_ancestor == "HP:0001166"
+    text = fbn1.explanation()
+    assert "FBN1" in text and fbn1.disease_name in text and "Arachnodactyly" in text
+
+
+def test_excluded_feature_of_the_disease_lowers_the_gene(scorer: PhenotypeScorer) -> None:
+    release = hpo.load_release()
+    observed = [t for t in MARFAN if t != "HP:0002616"]
+    aortic_root_aneurysm = "HP:0002616"   # a feature of Marfan syndrome, absent from this patient
+    before = scorer.score_genes(observed)
+    after = scorer.score_genes(observed, [aortic_root_aneurysm])
+    assert after["FBN1"].adjusted_similarity < before["FBN1"].adjusted_similarity
+    assert after["FBN1"].score < before["FBN1"].score
+    conflict = after["FBN1"].conflicts[0]
+    assert (conflict.excluded_term, conflict.disease_id) == (aortic_root_aneurysm, after["FBN1"].disease_id)
+    assert aortic_root_aneurysm in release.ancestors(conflict.disease_term)
+    assert "does NOT have Aortic root aneurysm" in str(conflict) and conflict.disease_name in str(conflict)
+    assert "against: the patient does NOT have" in after["FBN1"].explanation()
+    # A gene none of whose diseases has the feature keeps its score exactly.
+    unrelated = next(g for g in ("CFTR", "DMD", "PAH") if not any(
+        aortic_root_aneurysm in release.ancestors(t) for d in hpo.gene_diseases(g) for t in d.terms
+        if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]))
+    assert after[unrelated].adjusted_similarity == before[unrelated].adjusted_similarity
+    assert after[unrelated].conflicts == ()
+
+
+def test_a_heavier_excluded_weight_reorders_genes() -> None:
+    """The weight is small by default (see the module); with weight 1 an excluded hallmark sinks the gene."""
+    heavy = PhenotypeScorer(ScoringParameters(excluded_weight=1.0))
+    observed = [t for t in MARFAN if t not in ("HP:0001083", "HP:0100775")]
+    without = list(heavy.score_genes(observed))
+    with_exclusions = list(heavy.score_genes(observed, ["HP:0001083", "HP:0100775"]))  # no ectopia lentis, no ectasia
+    assert with_exclusions.index("FBN1") > without.index("FBN1")
+
+
+def test_bad_phenotypes_are_refused_with_the_terms_named(scorer: PhenotypeScorer) -> None:
+    with pytest.raises(InputError, match="HP:9999999"):
+        scorer.score_genes([*MARFAN, "HP:9999999"])
+    with pytest.raises(InputError, match="HP:9999998"):
+        scorer.score_genes(MARFAN, ["HP:9999998"])
+    with pytest.raises(InputError, match="both observed and excluded: HP:0001166"):
+        scorer.score_genes(MARFAN, ["HP:0001166"])
+    with pytest.raises(InputError, match="no observed phenotypic abnormality"):
+        scorer.score_genes(["HP:0000006"])  # an inheritance term is not a feature
+    with pytest.raises(InputError, match="no observed phenotypic abnormality"):
+        scorer.score_genes([])
+
+
+def test_non_feature_terms_are_set_aside_and_obsolete_ones_replaced(scorer: PhenotypeScorer) -> None:
+    query = scorer.prepare([*MARFAN, "HP:0000006", "HP:0000057"])
+    assert "HP:0000006" in query.ignored and "HP:0000006" not in query.observed
+    assert "HP:0008665" in query.observed and query.warnings
+
+
+def _oracle_similarity(release: hpo.HpoRelease, scorer: PhenotypeScorer, patient: list[str], disease_id: str) -> float:
+    """Resnik best-match average written the obvious way: sets of ancestors and a dictionary of IC."""
+    in_scope = {d.id: {t for t in d.terms if t in release.terms and hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]}
+                for d in release.diseases.values()
+                if d.genes and (scorer.params.orphanet or not d.id.startswith("ORPHA:"))}
+    real = [terms for did, terms in in_scope.items() if terms and not did.startswith(hpo.GENE_LEVEL_PREFIX)]
+    count: dict[str, int] = {}
+    for terms in real:
+        for a in set().union(*(release.closure[t] for t in terms)):
+            count[a] = count.get(a, 0) + 1
+    ic = {a: -math.log(c / len(real)) for a, c in count.items()}
+    total = 0.0
+    for p in patient:
+        total += max(max((ic[a] for a in release.closure[p] & release.closure[t] if a in ic), default=0.0)
+                     for t in in_scope[disease_id])
+    return total / len(patient)
+
+
+def test_fast_similarity_matches_the_obvious_implementation(scorer: PhenotypeScorer) -> None:
+    release = hpo.load_release()
+    rng = random.Random(7)
+    pool = sorted({t for d in release.diseases.values() for t in d.terms
+                   if hpo.PHENOTYPIC_ABNORMALITY in release.closure.get(t, ())})
+    patient = rng.sample(pool, 8)
+    results = scorer.score_genes(patient)
+    for gene in rng.sample(sorted(results), 25):
+        match = results[gene]
+        assert match.similarity == pytest.approx(_oracle_similarity(release, scorer, patient, match.disease_id),
+                                                 abs=1e-9), gene
+
+
+def test_held_out_cases_rank_the_causal_gene_high(scorer: PhenotypeScorer) -> None:
+    """A floor on cases never used to choose parameters; fails if scoring breaks or regresses badly."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import phenotype_ranking as bench
+
+    _, held = bench.halves(limit=120)
+    background = bench.background_genes()
+    outcomes = bench.evaluate(scorer, held, background)
+    summary = bench.summarise(outcomes, len(scorer.genes))
+    assert summary["cases"] == 120
+    assert summary["top10"] >= 0.30, summary
+    assert summary["random200_top1"] >= 0.50, summary
+    assert summary["median_rank"] <= 60, summary
+    assert summary["seconds_per_case"] <= 0.5, summary
