@@ -26,7 +26,7 @@ from genomed.annotate.mane import Transcript, load_mane
 from genomed.annotate.model import Variant
 from genomed.annotate.population import GnomadSites
 from genomed.audit.models import AuditEntry
-from genomed.catalog import analyses, consents, families, files, patients, prescriptions, samples
+from genomed.catalog import analyses, consents, families, files, patients, prescriptions, reports, samples
 from genomed.catalog.cases import CaseState
 from genomed.catalog.models import Analysis, Candidate, ClassificationOverride, Prescription
 from genomed.cli import main
@@ -36,10 +36,13 @@ from genomed.errors import AccessDeniedError, ConsentError, InputError, NotFound
 from genomed.genome.reference import open_reference
 from genomed.interpret import hpo
 from genomed.interpret.evaluation.spike import genomic_of_offset
+from genomed.interpret.filters import FilterConfig
 from genomed.interpret.panels import PanelLibrary, load_panelapp
+from genomed.interpret.prioritise import PrioritisationConfig
 from genomed.interpret.service import interpret_case, list_candidates, override_criterion
 from genomed.simulate import SimulationManifest, simulate_cohort
 from genomed.store.ingestion import ingest_files
+from oracle import by_variant, count_alleles
 from test_catalog import ALL_SCOPES, CHILD, ID_HPO, ID_TESTS, staff, stored_file
 
 GENE = "SYNGAP1"
@@ -336,6 +339,33 @@ def test_a_de_novo_stop_gain_in_the_phenotype_gene_ranks_first(node: NodeContext
         override_criterion(node, "bio", case_reference=case.reference, variant="chr1-1000-A-G", criterion="PM2",
                            applied=False, comment="typo")
 
+    # Both parents withdraw their diagnosis consent: their genotypes are no longer read, the case is
+    # analysed as a singleton (so every private heterozygous variant is a dominant candidate), and the
+    # phenotype still puts SYNGAP1 on top. Frequency filters opened wide so that variants the rest of
+    # the cohort carries compete too: their cohort counts leave the family out (checked by the oracle).
+    for parent in (case.father, case.mother):
+        consents.withdraw_consent(node, "steward", pseudonym=parent, scopes=["diagnosis"], reason="letter")
+    wide = PrioritisationConfig(filters=FilterConfig(max_af_dominant=0.3, max_af_recessive=0.3))
+    alone = interpret_case(node, "bio", case_reference=case.reference, config=wide, top=50,
+                           **sources)  # type: ignore[arg-type]
+    assert [m["role"] for m in alone.members] == ["proband"]
+    assert sum("no diagnosis consent in force" in w for w in alone.warnings) == 2
+    assert alone.ranked >= 10 and alone.rank_of(GENE) is not None and alone.rank_of(GENE) <= 3, alone.ranked
+    lone = next(v for c in alone.candidates if c.gene == GENE for v in c.variants if v["variant"] == family.spike.name)
+    assert not ({"PS2", "PM6"} & set(lone["acmg"]["applied"])) and not lone["de_novo"]
+    truth = by_variant(count_alleles(family.cohort_vcf))
+    compared = 0
+    for candidate in alone.candidates:
+        for v in candidate.variants:
+            cohort = [f for f in v["frequencies"]["sources"] if f["source"].startswith("genomed cohort")]
+            key = (v["chrom"], v["pos"], v["ref"], v["alt"])
+            if cohort and key in truth:
+                assert (cohort[0]["ac"], cohort[0]["an"]) == truth[key][:2], key
+                compared += 1
+    assert compared >= 1
+    for parent in (case.father, case.mother):
+        consents.give_consent(node, "presc", pseudonym=parent, scopes=["diagnosis"], form_version="v5")
+
     # A panel version that does not exist is named; an existing one is pinned.
     with pytest.raises(NotFoundError, match="no version 9.9.*3.0, 3.1"):
         interpret_case(node, "bio", case_reference=case.reference, panel="285@9.9", **sources)  # type: ignore[arg-type]
@@ -370,6 +400,13 @@ def test_a_de_novo_stop_gain_in_the_phenotype_gene_ranks_first(node: NodeContext
                  "--not-applied", "--comment", "seen in our unpublished local controls"]) == 0
     assert "PM2 not applied" in capsys.readouterr().out
     assert len(audit_entries(node, "acmg.override")) == 3
+
+    # Once reported, a new run is a reanalysis and moves the case to reanalysed.
+    reports.draft_report(node, "bio", case_reference=case.reference, conclusion="SYNGAP1 de novo stop-gain.")
+    reports.sign_report(node, "bio2", case_reference=case.reference)
+    again = interpret_case(node, "bix", case_reference=case.reference, **sources)  # type: ignore[arg-type]
+    assert (again.kind, again.state) == ("reanalysis", CaseState.REANALYSED.value)
+    assert again.panel is not None and again.panel.endswith("v3.1") and again.candidates[0].gene == GENE
 
 
 def _analysed_case(ctx: NodeContext, tmp_path: Path) -> tuple[str, str]:
