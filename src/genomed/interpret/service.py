@@ -787,6 +787,57 @@ def _secondary_findings(calls: CaseCalls, rows: Sequence[int], clinvar: ClinVar,
     return findings
 
 
+def _phenotype_query(plan: _Plan, warnings: list[str]) -> tuple[Any, Any]:
+    """The node's phenotype scorer and the case's validated phenotype (None without an observed term)."""
+    from genomed.interpret.phenotype import default_scorer
+
+    scorer = default_scorer()
+    if not plan.observed:
+        warnings.append("no observed HPO term: genes are ranked on the variant evidence alone")
+        return scorer, None
+    return scorer, scorer.prepare(plan.observed, plan.excluded)
+
+
+def _read_calls(ctx: NodeContext, plan: _Plan, genome: ReferenceGenome | None,
+                warnings: list[str]) -> tuple[CaseCalls, list[str], str]:
+    """The members' calls, the files they came from, and the de novo status parentage allows.
+
+    The plaintexts exist only inside this function: decrypted to staging, read, deleted.
+    """
+    from genomed.ingest.reader import read_header
+
+    with contextlib.ExitStack() as stack:
+        paths = {f.vault_id: stack.enter_context(_plaintext(ctx, f)) for f in plan.files}
+        columns = {vid: read_header(path).samples for vid, path in paths.items()}
+        chosen = _choose_columns(plan.people, plan.files, columns, warnings)
+        members, mendel = _members(plan, chosen, warnings)
+        calls = read_case_vcfs(members, {label: paths[vid] for label, vid in chosen.values()},
+                               build=ctx.config.genome_build, reference=genome)
+    warnings += calls.notes
+    has_parents = calls.member_index("father") is not None and calls.member_index("mother") is not None
+    status = "confirmed" if mendel == "pass" else "assumed"
+    if has_parents and status == "assumed":
+        warnings.append("parentage was not confirmed by a passing Mendelian check at ingestion: de novo variants "
+                        "count as assumed de novo (PM6), not confirmed (PS2)")
+    return calls, sorted({vid for _, vid in chosen.values()}), status
+
+
+def _look_for_secondary_findings(plan: _Plan, calls: CaseCalls, rows: Sequence[int], clinvar: ClinVar | None,
+                                 library: PanelLibrary | None, build: str, warnings: list[str]
+                                 ) -> tuple[GenePanel | None, list[SecondaryFinding], str]:
+    """(the SF gene list used, or None when none were sought; the findings; the sentence for the report)."""
+    if not plan.secondary_consent:
+        return None, [], "no secondary findings were sought: the patient did not consent to them"
+    if clinvar is None:
+        return None, [], "no secondary findings were sought: no ClinVar release was given"
+    panel = _sf_panel(library, warnings)
+    if panel is None:
+        return None, [], "no secondary findings were sought: the ACMG secondary-findings gene list is missing"
+    findings = _secondary_findings(calls, rows, clinvar, panel, build)
+    return panel, findings, (f"secondary findings sought in the {len(panel.genes)} genes of {panel.label} (ClinVar "
+                             f"pathogenic or likely pathogenic, at least one review star): {len(findings)} found")
+
+
 def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observed: Sequence[str] | None = None,
                    excluded: Sequence[str] | None = None, panel: str | None = None,
                    panel_library: PanelLibrary | None = None, clinvar: ClinVar | None = None,
@@ -805,49 +856,27 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
     plan = _plan(ctx, actor, case_reference=case_reference, observed=observed, excluded=excluded, panel=panel,
                  panel_library=panel_library)
     warnings = plan.warnings
+    scorer, phenotype_query = _phenotype_query(plan, warnings)  # bad terms fail here, before any file is read
     build = ctx.config.genome_build
     reference_path = ctx.config.reference_path
     genome = open_reference(reference_path, build) if reference_path is not None else None
     if genome is None:
         warnings.append("the node has no reference FASTA: coding changes other than frameshifts and splice sites "
                         "cannot be told apart, and indels are not left-aligned")
-    with contextlib.ExitStack() as stack:
-        from genomed.ingest.reader import read_header
-
-        paths = {f.vault_id: stack.enter_context(_plaintext(ctx, f)) for f in plan.files}
-        columns = {vid: read_header(path).samples for vid, path in paths.items()}
-        chosen = _choose_columns(plan.people, plan.files, columns, warnings)
-        members, mendel = _members(plan, chosen, warnings)
-        used_files = sorted({vid for _, vid in chosen.values()})
-        calls = read_case_vcfs(members, {label: paths[vid] for label, vid in chosen.values()}, build=build,
-                               reference=genome)
-    warnings += calls.notes
-    has_parents = calls.member_index("father") is not None and calls.member_index("mother") is not None
-    de_novo_status = "confirmed" if mendel == "pass" else "assumed"
-    if has_parents and de_novo_status == "assumed":
-        warnings.append("parentage was not confirmed by a passing Mendelian check at ingestion: de novo variants "
-                        "count as assumed de novo (PM6), not confirmed (PS2)")
+    calls, used_files, de_novo_status = _read_calls(ctx, plan, genome, warnings)
 
     fc = config.filters
     quality_rows = np.flatnonzero(quality_mask(calls, fc))
-    annotator = _annotator(genome, reference_path)
     annotations: list[VariantAnnotation | None] = [None] * len(calls)
-    for row, annotation in zip(quality_rows.tolist(), annotator.annotate_many(calls.variant(r)
-                                                                             for r in quality_rows.tolist()),
-                               strict=True):
+    batch = _annotator(genome, reference_path).annotate_many(calls.variant(r) for r in quality_rows.tolist())
+    for row, annotation in zip(quality_rows.tolist(), batch, strict=True):
         annotations[row] = annotation
     kept_rows = [r for r in quality_rows.tolist() if consequence_passes(annotations[r], fc)]  # type: ignore[arg-type]
     freqs = _frequencies(ctx, calls, kept_rows, plan.family_samples, gnomad, warnings)
 
     from genomed.interpret.hpo import gene_inheritance_modes
-    from genomed.interpret.phenotype import default_scorer
 
-    scorer = default_scorer()
-    if plan.observed:
-        phenotype: Mapping[str, Any] = scorer.score_query(scorer.prepare(plan.observed, plan.excluded))
-    else:
-        phenotype = {}
-        warnings.append("no observed HPO term: genes are ranked on the variant evidence alone")
+    phenotype: Mapping[str, Any] = scorer.score_query(phenotype_query) if phenotype_query is not None else {}
     panel_obj = plan.panel
 
     def modes(gene: str) -> frozenset[str]:
@@ -868,39 +897,19 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
         stored.append(CandidateRecord(candidate.rank, candidate.gene, candidate.combined_score,
                                       candidate.phenotype_score, candidate.variant_score,
                                       candidate.inheritance.mode.value, best, details))
-
-    findings: list[SecondaryFinding] = []
-    sought = False
-    if not plan.secondary_consent:
-        note = "no secondary findings were sought: the patient did not consent to them"
-    elif clinvar is None:
-        note = "no secondary findings were sought: no ClinVar release was given"
-    else:
-        sf_panel = _sf_panel(panel_library, warnings)
-        if sf_panel is None:
-            note = "no secondary findings were sought: the ACMG secondary-findings gene list is missing"
-        else:
-            sought = True
-            findings = _secondary_findings(calls, quality_rows.tolist(), clinvar, sf_panel, build)
-            note = (f"secondary findings sought in the {len(sf_panel.genes)} genes of {sf_panel.label} "
-                    f"(ClinVar pathogenic or likely pathogenic, at least one review star): {len(findings)} found")
+    sf_panel, findings, note = _look_for_secondary_findings(plan, calls, quality_rows.tolist(), clinvar,
+                                                            panel_library, build, warnings)
+    sought = sf_panel is not None
 
     releases = ReleaseSet()
     releases.add(_hpo_release())
     with contextlib.suppress(ConfigurationError):
         releases.add(_mane_release())
-    if clinvar is not None:
-        releases.add(clinvar.release)
-    if gnomad is not None:
-        releases.add(gnomad.release)
+    for source in (clinvar, gnomad, panel_obj, sf_panel):
+        if source is not None:
+            releases.add(source.release)
     if freqs.cohort_used:
         releases.add(CohortFrequencies(ctx, actor).release)
-    if panel_obj is not None:
-        releases.add(panel_obj.release)
-    if sought:
-        sf = _sf_panel(panel_library, [])
-        if sf is not None:
-            releases.add(sf.release)
     counts = {"variants": len(calls), "quality_pass": len(quality_rows), "consequence_pass": len(kept_rows),
               "ranked": len(ranked), "stored": len(stored)}
     member_rows = [{"sample": m.sample, "role": m.role, "sex": m.sex, "affected": m.affected} for m in calls.members]
