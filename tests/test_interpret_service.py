@@ -302,7 +302,7 @@ def test_a_de_novo_stop_gain_in_the_phenotype_gene_ranks_first(node: NodeContext
     with node.transaction() as session:
         analysis = session.get(Analysis, outcome.analysis_id)
         assert analysis is not None and analysis.kind == "interpretation"
-        releases = analysis.provenance["releases"]
+        releases = analysis.provenance["knowledge"]
         assert {"HPO", "ClinVar", "MANE"} <= set(releases) and any(k.startswith("gnomAD") for k in releases)
         assert any(k.startswith("genomed cohort") for k in releases)
         assert analysis.parameters["filters"]["max_af_dominant"] == 0.001

@@ -920,7 +920,7 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
         "reference": str(reference_path) if reference_path is not None else None,
         "inputs": [{"file": f.vault_id, "name": f.original_name, "sha256": f.sha256}
                    for f in plan.files if f.vault_id in used_files],
-        "members": member_rows, "releases": releases.as_dict(), "phenotype": scorer.provenance(),
+        "members": member_rows, "knowledge": releases.as_dict(), "phenotype": scorer.provenance(),
         "acmg": _acmg_config_json(acmg_config), "counts": counts, "warnings": list(warnings),
         "secondary_findings": {"sought": sought, "note": note, "findings": [f.as_dict() for f in findings]},
     }
