@@ -22,9 +22,8 @@ from genomed.context import NodeContext
 from genomed.db.base import utcnow
 from genomed.errors import AccessDeniedError, InputError, NotFoundError, StateError
 
-
 Seal = Callable[[Report, User, dt.datetime], None]
-"""Called inside the signing transaction, before the report becomes immutable: it may set the final
+"""Called inside the signing transaction, just before the report becomes immutable: it may set the final
 ``content``, ``content_sha256`` and ``file_id`` (genomed.report.service renders and stores the PDF)."""
 
 
@@ -41,7 +40,8 @@ def draft_report(ctx: NodeContext, actor: str, *, case_reference: str, conclusio
         user = authorize(ctx, session, actor, Permission.DRAFT_REPORT, object_type="case",
                          object_id=case_reference, purpose=Purpose.CARE)
         case = case_by_reference(session, case_reference)
-        if case.state not in (CaseState.INTERPRETED.value, CaseState.REANALYSED.value):
+        # A reported case may get a corrected version (an amended report) without a new analysis.
+        if case.state not in (CaseState.INTERPRETED.value, CaseState.REANALYSED.value, CaseState.REPORTED.value):
             raise StateError(f"case {case.reference} is {case.state}; a report is drafted once it is interpreted")
         if session.scalar(select(Report.id).where(Report.prescription_id == case.id, Report.status == "draft")):
             raise StateError(f"case {case.reference} already has a draft report; sign or amend it")
@@ -71,14 +71,15 @@ def sign_report(ctx: NodeContext, actor: str, *, case_reference: str, seal: Seal
         if report.drafted_by == user.id:
             raise AccessDeniedError("a report must be signed by a second person, not by its author")
         signed_at = utcnow()
-        report.status, report.signed_by, report.signed_at = "signed", user.id, signed_at
         if seal is not None:
-            seal(report, user, signed_at)
+            seal(report, user, signed_at)  # while still a draft: it may store files and flush
         else:
             report.content_sha256 = hashlib.sha256(
                 f"{case.reference}|{report.version}|{report.conclusion}".encode()).hexdigest()
+        report.status, report.signed_by, report.signed_at = "signed", user.id, signed_at
         session.flush()
         ctx.audit.record(session, actor=actor, action="report.sign", object_type="case", object_id=case.reference,
                          purpose=Purpose.CARE, details={"report": report.id, "version": report.version})
-        advance_and_audit(ctx, session, actor, case, CaseState.REPORTED, user)
+        if case.state != CaseState.REPORTED.value:  # an amended version of a reported case leaves it reported
+            advance_and_audit(ctx, session, actor, case, CaseState.REPORTED, user)
     return report
