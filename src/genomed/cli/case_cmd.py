@@ -18,7 +18,7 @@ from genomed.catalog import reports as report_service
 from genomed.catalog import samples as sample_service
 from genomed.catalog.cases import CaseState, parse_state
 from genomed.cli.common import STATE, console, opened_node
-from genomed.errors import InputError
+from genomed.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from genomed.interpret.service import CandidateRecord
@@ -151,19 +151,55 @@ def analysis_record(case: str, kind: Annotated[str, typer.Option()], pipeline: A
 
 
 @reports.command("draft")
-def report_draft(case: str, conclusion: Annotated[str, typer.Option()]) -> None:
-    """Draft the next report version of an interpreted case."""
+def report_draft(
+    case: str,
+    conclusion: Annotated[str, typer.Option(help="The conclusion, in the words the report prints.")],
+    variant: Annotated[list[str] | None, typer.Option(
+        help="A candidate variant to report (CHROM-POS-REF-ALT; repeatable), from `genomed case candidates`.")] = None,
+    outcome: Annotated[str, typer.Option(help="solved, partially solved or unsolved.")] = "unsolved",
+    limitation: Annotated[list[str] | None, typer.Option(help="A case-specific limitation (repeatable).")] = None,
+) -> None:
+    """Draft the next report version from the case's latest interpretation (conclusion only without one)."""
+    from genomed.report.service import draft_clinical_report
+
     with opened_node() as ctx:
-        report = report_service.draft_report(ctx, STATE.actor(), case_reference=case, conclusion=conclusion)
+        try:
+            report = draft_clinical_report(ctx, STATE.actor(), case_reference=case, conclusion=conclusion,
+                                           outcome=outcome, variants=variant or [], limitations=limitation or [])
+        except NotFoundError as exc:
+            if variant or "no interpretation" not in str(exc):
+                raise
+            report = report_service.draft_report(ctx, STATE.actor(), case_reference=case, conclusion=conclusion)
+            console.print("no genomed interpretation of this case: the report holds its conclusion only")
     console.print(f"report version {report.version} drafted")
 
 
 @reports.command("sign")
 def report_sign(case: str) -> None:
-    """Sign the draft report (a second person than its author)."""
+    """Sign the draft report (a second person than its author); the rendered report goes to the vault."""
+    from genomed.report.service import sign_clinical_report
+
     with opened_node() as ctx:
-        report = report_service.sign_report(ctx, STATE.actor(), case_reference=case)
-    console.print(f"report version {report.version} signed")
+        report = sign_clinical_report(ctx, STATE.actor(), case_reference=case)
+    console.print(f"report version {report.version} signed (SHA-256 {report.content_sha256})")
+
+
+@reports.command("export")
+def report_export(
+    case: str,
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf, phenopacket, fhir or json.")],
+    out: Annotated[Path, typer.Option(help="File to write.")],
+    version: Annotated[int | None, typer.Option(help="Report version (default: the latest).")] = None,
+) -> None:
+    """Write a report version as HTML, PDF, GA4GH Phenopacket v2, HL7 FHIR R4 or JSON."""
+    from genomed.report.service import export_report
+
+    if fmt not in ("html", "pdf", "phenopacket", "fhir", "json"):
+        raise InputError(f"unknown report format {fmt!r}: use html, pdf, phenopacket, fhir or json")
+    with opened_node() as ctx:
+        data = export_report(ctx, case_reference=case, fmt=fmt, version=version)  # type: ignore[arg-type]
+    out.write_bytes(data)
+    console.print(f"{len(data):,} bytes written to {out}")
 
 
 # --- interpretation -----------------------------------------------------------------------------------
