@@ -96,7 +96,7 @@ def test_excluded_feature_of_the_disease_lowers_the_gene(scorer: PhenotypeScorer
     before = scorer.score_genes(observed)
     after = scorer.score_genes(observed, [aortic_root_aneurysm])
     assert after["FBN1"].adjusted_similarity < before["FBN1"].adjusted_similarity
-    assert after["FBN1"].score < before["FBN1"].score
+    assert after["FBN1"].p_value > before["FBN1"].p_value  # (both scores round to 1.0)
     conflict = after["FBN1"].conflicts[0]
     assert (conflict.excluded_term, conflict.disease_id) == (aortic_root_aneurysm, after["FBN1"].disease_id)
     assert aortic_root_aneurysm in release.ancestors(conflict.disease_term)
@@ -138,9 +138,22 @@ def test_non_feature_terms_are_set_aside_and_obsolete_ones_replaced(scorer: Phen
     assert "HP:0008665" in query.observed and query.warnings
 
 
-def _oracle_similarity(release: hpo.HpoRelease, scorer: PhenotypeScorer, patient: list[str], disease_id: str) -> float:
-    """Resnik best-match average written the obvious way: sets of ancestors and a dictionary of IC."""
-    in_scope = {d.id: {t for t in d.terms if t in release.terms and hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]}
+def test_random_phenotypes_score_like_chance(scorer: PhenotypeScorer) -> None:
+    """The calibration's promise: for phenotypes unrelated to any gene, p-values are about uniform."""
+    release = hpo.load_release()
+    pool = [t for d in sorted(release.diseases.values(), key=lambda d: d.id)
+            if d.genes and not d.id.startswith(hpo.GENE_LEVEL_PREFIX)
+            for t in sorted(d.terms) if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]]
+    rng = random.Random(11)
+    p_values = sorted(m.p_value for _ in range(8) for m in scorer.score_genes(rng.sample(pool, 5)).values())
+    below = sum(p < 0.05 for p in p_values) / len(p_values)
+    assert 0.02 <= below <= 0.09, below
+    assert 0.4 <= p_values[len(p_values) // 2] <= 0.7
+
+
+def _oracle_ic(release: hpo.HpoRelease, scorer: PhenotypeScorer) -> tuple[dict[str, set[str]], dict[str, float]]:
+    """Disease phenotype terms and information content, counted the obvious way: sets of ancestors."""
+    in_scope = {d.id: {t for t in d.terms if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]}
                 for d in release.diseases.values()
                 if d.genes and (scorer.params.orphanet or not d.id.startswith("ORPHA:"))}
     real = [terms for did, terms in in_scope.items() if terms and not did.startswith(hpo.GENE_LEVEL_PREFIX)]
@@ -148,25 +161,26 @@ def _oracle_similarity(release: hpo.HpoRelease, scorer: PhenotypeScorer, patient
     for terms in real:
         for a in set().union(*(release.closure[t] for t in terms)):
             count[a] = count.get(a, 0) + 1
-    ic = {a: -math.log(c / len(real)) for a, c in count.items()}
-    total = 0.0
-    for p in patient:
-        total += max(max((ic[a] for a in release.closure[p] & release.closure[t] if a in ic), default=0.0)
-                     for t in in_scope[disease_id])
-    return total / len(patient)
+    return in_scope, {a: -math.log(c / len(real)) for a, c in count.items()}
 
 
 def test_fast_similarity_matches_the_obvious_implementation(scorer: PhenotypeScorer) -> None:
+    """Resnik best-match average for 25 genes' best diseases, against a slow, obviously correct version."""
     release = hpo.load_release()
+    disease_terms, ic = _oracle_ic(release, scorer)
     rng = random.Random(7)
-    pool = sorted({t for d in release.diseases.values() for t in d.terms
-                   if hpo.PHENOTYPIC_ABNORMALITY in release.closure.get(t, ())})
+    pool = sorted({t for terms in disease_terms.values() for t in terms})
     patient = rng.sample(pool, 8)
     results = scorer.score_genes(patient)
     for gene in rng.sample(sorted(results), 25):
         match = results[gene]
-        assert match.similarity == pytest.approx(_oracle_similarity(release, scorer, patient, match.disease_id),
-                                                 abs=1e-9), gene
+        expected = sum(max(max((ic[a] for a in release.closure[p] & release.closure[t] if a in ic), default=0.0)
+                           for t in disease_terms[match.disease_id]) for p in patient) / len(patient)
+        assert match.similarity == pytest.approx(expected, abs=1e-9), gene
+        for m in match.matches:  # the explanation's IC is the term's own share of that average
+            best = max(max((ic[a] for a in release.closure[m.patient_term] & release.closure[t] if a in ic),
+                           default=0.0) for t in disease_terms[match.disease_id])
+            assert m.information_content == pytest.approx(best, abs=1e-9)
 
 
 def test_held_out_cases_rank_the_causal_gene_high(scorer: PhenotypeScorer) -> None:
@@ -179,7 +193,9 @@ def test_held_out_cases_rank_the_causal_gene_high(scorer: PhenotypeScorer) -> No
     outcomes = bench.evaluate(scorer, held, background)
     summary = bench.summarise(outcomes, len(scorer.genes))
     assert summary["cases"] == 120
-    assert summary["top10"] >= 0.30, summary
-    assert summary["random200_top1"] >= 0.50, summary
-    assert summary["median_rank"] <= 60, summary
+    # Measured 0.46 / 0.55 / 4 / 0.66 (HPO 2025-11-24); a per-disease z-score ranking gives about 0.23 / 0.42 / 17.
+    assert summary["top1"] >= 0.33, summary
+    assert summary["top10"] >= 0.42, summary
+    assert summary["median_rank"] <= 12, summary
+    assert summary["random200_top1"] >= 0.55, summary
     assert summary["seconds_per_case"] <= 0.5, summary
