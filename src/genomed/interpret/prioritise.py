@@ -195,7 +195,8 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
         variant_score, match = best
         pheno = phenotype.get(gene)
         pheno_score = float(pheno.score) if pheno is not None else 0.0
-        combined = config.combination.combine(pheno_score, variant_score)
+        similarity = None if pheno is None else float(getattr(pheno, "adjusted_similarity", pheno.score))
+        combined = config.combination.combine(similarity, variant_score)
         variants = tuple(per_row[r] for r in match.rows)
         candidates.append(GeneCandidate(gene, 0, combined, pheno_score, variant_score, match, variants, pheno,
                                         _evidence(gene, match, variants, pheno, pheno_score)))
