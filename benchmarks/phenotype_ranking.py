@@ -46,6 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from genomed.data import data_file
+from genomed.errors import InputError
 from genomed.interpret.hpo import load_release
 from genomed.interpret.phenotype import PhenotypeScorer, ScoringParameters
 
@@ -133,7 +134,7 @@ def evaluate(scorer: PhenotypeScorer, cases: Sequence[Case], background: Sequenc
         excluded = [t for t in dict.fromkeys(usable_terms(case.excluded)) if t not in observed]
         try:
             query = scorer.prepare(sorted(observed), excluded)
-        except Exception:  # no observed phenotypic abnormality known to this release
+        except InputError:  # no observed phenotypic abnormality known to this release
             outcomes.append(Outcome(case, None, None, 0.0, any(g in known for g in case.genes)))
             continue
         started = time.perf_counter()

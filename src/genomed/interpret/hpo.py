@@ -39,8 +39,11 @@ logger = logging.getLogger(__name__)
 
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 MODE_OF_INHERITANCE = "HP:0000005"
-GENE_LEVEL_PREFIX = "HPO-GENE:"
-"""Prefix of the pseudo-disease standing for a gene's annotations when no single disease explains them."""
+GENE_LEVEL_PREFIX = "HPO-GENE/"
+"""Prefix of the pseudo-disease standing for a gene's annotations when no single disease explains them.
+
+Deliberately not a CURIE (no colon): it must never be exported as if it were an OMIM or Orphanet disease.
+"""
 
 _HPO_ID = re.compile(r"^HP:\d{7}$")
 
