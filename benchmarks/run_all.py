@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ["vault_throughput", "audit_chain", "ingest_parse", "variant_store", "annotation", "knowledge", "prioritisation"]
+BENCHMARKS = ["vault_throughput", "audit_chain", "ingest_parse", "variant_store", "annotation", "knowledge", "phenotype_ranking", "prioritisation"]
 
 
 def main() -> int:
