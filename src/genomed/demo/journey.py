@@ -197,13 +197,15 @@ def _conclusion(top: CandidateRecord, solved: bool) -> str:
             f"{changes}, is of uncertain significance and is reported for follow-up.")
 
 
-def _interpret_and_report(ctx: NodeContext, case: _Case, sources: dict[str, Any], out: Path,
+def _interpret_and_report(ctx: NodeContext, case: _Case, sources: dict[str, Any], out: Path, genes: int,
                           say: Callable[[str], None]) -> FamilyResult:
     family = case.family
     outcome = interpret_case(ctx, BIOLOGIST, case_reference=case.reference, excluded=list(family.case.excluded),
                              **sources)
-    say(f"{case.reference} interpreted ({family.case.case_id}): {outcome.ranked} genes ranked, "
-        f"{len(outcome.observed)} observed and {len(outcome.excluded)} excluded HPO terms")
+    counts = outcome.counts
+    say(f"{case.reference} interpreted ({family.case.case_id}, {len(outcome.observed)} observed and "
+        f"{len(outcome.excluded)} excluded HPO terms): {counts.get('variants', 0):,} calls, "
+        f"{counts.get('consequence_pass', 0):,} with a damaging consequence, {outcome.ranked} genes ranked")
     for candidate in outcome.candidates[:SHOWN]:
         say(f"  #{candidate.rank} {candidate.gene:<10} {candidate.acmg_class or 'not classified':<24} "
             f"{candidate.mode}")
@@ -217,7 +219,9 @@ def _interpret_and_report(ctx: NodeContext, case: _Case, sources: dict[str, Any]
     chosen = "solved" if solved else "unsolved"
     draft_clinical_report(ctx, BIOLOGIST, case_reference=case.reference, conclusion=_conclusion(top, solved),
                           outcome=chosen, variants=[v["variant"] for v in top.variants],
-                          limitations=["Exome-like regions of the simulated genome only (demo)."])
+                          limitations=[f"Demonstration: the trio's genomes are simulated over the exons of "
+                                       f"{genes} genes, with the causal variant(s) of the published case "
+                                       f"{family.case.case_id} placed in them."])
     report = sign_clinical_report(ctx, SECOND_BIOLOGIST, case_reference=case.reference)
     exports: dict[str, Path] = {}
     out.mkdir(parents=True, exist_ok=True)
@@ -302,7 +306,8 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None],
 
     sources = knowledge(prepared)
     for case in rd_cases:
-        summary.families.append(_interpret_and_report(ctx, case, sources, ctx.config.home / "reports", say))
+        summary.families.append(_interpret_and_report(ctx, case, sources, ctx.config.home / "reports",
+                                                     len(prepared.manifest.genes), say))
 
     consents.withdraw_consent(ctx, STEWARD, pseudonym=cancer, scopes=["research"],
                               reason="patient request by letter")
