@@ -63,11 +63,11 @@ from genomed.interpret.scoring import CombinationModel
 from genomed.interpret.service import (
     CandidateRecord,
     InterpretationOutcome,
-    _hpo_release,
-    _latest_interpretation,
-    _mane_release,
-    _record,
+    candidate_record,
+    hpo_release,
     interpret_case,
+    latest_interpretation,
+    mane_release,
 )
 
 LOG = logging.getLogger(__name__)
@@ -362,9 +362,9 @@ def _reported_variants(session: Session, case: Prescription) -> list[tuple[str, 
 
 def _shared_releases(clinvar: ClinVar | None, gnomad: FrequencySource | None) -> ReleaseSet:
     releases = ReleaseSet()
-    releases.add(_hpo_release())
+    releases.add(hpo_release())
     with contextlib.suppress(ConfigurationError):
-        releases.add(_mane_release())
+        releases.add(mane_release())
     for source in (clinvar, gnomad):
         if source is not None:
             releases.add(source.release)
@@ -408,7 +408,7 @@ def _plan(ctx: NodeContext, actor: str, *, clinvar: ClinVar | None, gnomad: Freq
                 skip("not eligible", f"the case is {case.state}; only interpreted, reported or reanalysed cases are "
                                      "reanalysed")
                 continue
-            analysis = _latest_interpretation(session, case, None)
+            analysis = latest_interpretation(session, case, None)
             if analysis is None:
                 skip("not eligible", "the case has no genomed interpretation to compare with")
                 continue
@@ -444,7 +444,7 @@ def _plan(ctx: NodeContext, actor: str, *, clinvar: ClinVar | None, gnomad: Freq
             if not changed:
                 skip("unchanged", f"no knowledge release changed since interpretation {analysis.id}")
                 continue
-            records = [_record(r) for r in session.scalars(
+            records = [candidate_record(r) for r in session.scalars(
                 select(Candidate).where(Candidate.analysis_id == analysis.id).order_by(Candidate.rank))]
             planned.append(_Candidate(case.reference, case.state, analysis.id, dict(analysis.parameters or {}),
                                       records, _reported_variants(session, case), old, changed,

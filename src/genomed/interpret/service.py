@@ -551,7 +551,7 @@ def _clinvar_spectrum(clinvar: ClinVar) -> dict[str, list[int]]:
     return spectrum
 
 
-def _hpo_release() -> KnowledgeRelease:
+def hpo_release() -> KnowledgeRelease:
     """The HPO release as a knowledge release (the ontology is compiled into the hpo3 library)."""
     import pyhpo  # type: ignore[import-untyped]  # hpo3 ships .pyi files but no py.typed marker
 
@@ -564,7 +564,7 @@ def _hpo_release() -> KnowledgeRelease:
                             loaded_at=datetime.now(UTC), version_from="file")
 
 
-def _mane_release() -> KnowledgeRelease:
+def mane_release() -> KnowledgeRelease:
     from genomed.annotate.mane import MANE_FILE
     from genomed.data import data_file
 
@@ -902,9 +902,9 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
     sought = sf_panel is not None
 
     releases = ReleaseSet()
-    releases.add(_hpo_release())
+    releases.add(hpo_release())
     with contextlib.suppress(ConfigurationError):
-        releases.add(_mane_release())
+        releases.add(mane_release())
     for source in (clinvar, gnomad, panel_obj, sf_panel):
         if source is not None:
             releases.add(source.release)
@@ -986,12 +986,14 @@ def _persist(ctx: NodeContext, actor: str, plan: _Plan, parameters: dict[str, An
 
 # ----------------------------------------------------------------------------- reading and curating
 
-def _record(row: Candidate) -> CandidateRecord:
+def candidate_record(row: Candidate) -> CandidateRecord:
+    """A stored candidate row as the plain record callers read."""
     return CandidateRecord(row.rank, row.gene, row.combined_score, row.phenotype_score, row.variant_score, row.mode,
                            row.acmg_class, dict(row.details))
 
 
-def _latest_interpretation(session: Session, case: Prescription, analysis_id: int | None) -> Analysis | None:
+def latest_interpretation(session: Session, case: Prescription, analysis_id: int | None = None) -> Analysis | None:
+    """The case's newest successful interpretation or reanalysis (or ``analysis_id``), None if there is none."""
     query = select(Analysis).where(Analysis.prescription_id == case.id, Analysis.pipeline == PIPELINE,
                                    Analysis.status == "succeeded")
     if analysis_id is not None:
@@ -1010,11 +1012,11 @@ def list_candidates(ctx: NodeContext, actor: str, *, case_reference: str,
                   purpose=Purpose.CARE)
         case = case_by_reference(session, case_reference)
         require_consent(session, case.patient, Scope.DIAGNOSIS, f"view the candidates of case {case.reference}")
-        analysis = _latest_interpretation(session, case, analysis_id)
+        analysis = latest_interpretation(session, case, analysis_id)
         if analysis is None:
             raise NotFoundError(f"case {case.reference} has not been interpreted yet")
         rows = session.scalars(select(Candidate).where(Candidate.analysis_id == analysis.id).order_by(Candidate.rank))
-        records = [_record(r) for r in rows]
+        records = [candidate_record(r) for r in rows]
         ctx.audit.record(session, actor=actor, action="case.candidates", object_type="case", object_id=case.reference,
                          purpose=Purpose.CARE, details={"analysis": analysis.id, "candidates": len(records)})
         return StoredInterpretation(case.reference, analysis.id, analysis.kind, analysis.started_at,
@@ -1043,7 +1045,7 @@ def override_criterion(ctx: NodeContext, actor: str, *, case_reference: str, var
                          object_id=case_reference, purpose=Purpose.CARE)
         case = case_by_reference(session, case_reference)
         require_consent(session, case.patient, Scope.DIAGNOSIS, f"curate a variant of case {case.reference}")
-        analysis = _latest_interpretation(session, case, None)
+        analysis = latest_interpretation(session, case, None)
         if analysis is None:
             raise StateError(f"case {case.reference} has not been interpreted: there is no variant to curate yet")
         stored = None

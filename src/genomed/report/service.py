@@ -49,7 +49,6 @@ from genomed.report.content import Sample as ReportSample
 from genomed.report.render import render_report
 
 ExportFormat = Literal["html", "pdf", "phenopacket", "fhir", "json"]
-INTERPRETATION_KINDS = ("interpretation", "reanalysis")
 _QC_SHOWN = ("call_rate", "ti_tv", "het_hom_ratio", "mean_dp", "mean_gq", "inferred_sex", "mendelian_error_rate")
 
 
@@ -57,12 +56,10 @@ def _name(user: User | None) -> str:
     return (user.display_name or user.username) if user is not None else "unknown"
 
 
-def latest_interpretation(session: Session, case: Prescription) -> Analysis:
-    """The case's most recent interpretation or reanalysis."""
-    analysis = session.scalars(select(Analysis).where(Analysis.prescription_id == case.id,
-                                                      Analysis.kind.in_(INTERPRETATION_KINDS),
-                                                      Analysis.status == "succeeded")
-                               .order_by(Analysis.id.desc())).first()
+def interpretation_to_report(session: Session, case: Prescription) -> Analysis:
+    """The case's most recent interpretation or reanalysis, which a new report version reports on."""
+
+    analysis = interpretation_to_report(session, case)
     if analysis is None:
         raise NotFoundError(f"case {case.reference} has no interpretation to report; interpret it first")
     return analysis
@@ -137,7 +134,7 @@ def _provenance(analysis: Analysis) -> dict[str, str]:
 def assemble_content(ctx: NodeContext, session: Session, case: Prescription, report: Report, author: User, *,
                      outcome: Outcome, variants: Sequence[str], limitations: Sequence[str]) -> ReportContent:
     """The content of a draft version, from the catalog and the latest interpretation."""
-    analysis = latest_interpretation(session, case)
+    analysis = interpretation_to_report(session, case)
     samples = [s for s in case.samples if s.kind == "germline" and s.patient_id == case.patient_id] or \
         list(case.samples)
     proband_sample = samples[0].label if samples else ""
