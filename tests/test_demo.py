@@ -104,8 +104,6 @@ def test_the_demo_carries_a_published_de_novo_case_to_a_signed_report(demo_home:
         assert pdf.read_bytes().startswith(b"%PDF")
 
 
-@pytest.mark.xfail(strict=True, reason="report/service.py assemble_content reads the excluded terms from "
-                   "analysis.provenance['excluded'], but interpret_case records them in analysis.parameters")
 def test_the_report_shows_the_excluded_terms_the_interpretation_used(demo_home: Path) -> None:
     published = published_cases([DEMO_CASES[0].case_id])[DEMO_CASES[0].case_id]
     ctx = open_node(demo_home)

@@ -52,7 +52,7 @@ def test_a_debug_log_of_a_full_run_has_no_key_material(tmp_path: Path, capfd: py
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # every SQL statement and its parameters too
     try:
         home = tmp_path / "demo"
-        run_demo(home, say=lambda line: logging.getLogger("demo").info(line))
+        run_demo(home, say=lambda line: logging.getLogger("demo").info(line), families=1)
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
         configure_logging("WARNING")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -38,7 +39,8 @@ def _parse_priority(value: str) -> Priority:
 
 def prescribe(ctx: NodeContext, actor: str, *, pseudonym: str, indication_code: str, priority: str = "routine",
               hpo_terms: list[str] | None = None, prior_tests: list[str] | None = None,
-              due_date: dt.date | None = None, justification: str | None = None) -> Prescription:
+              due_date: dt.date | None = None, justification: str | None = None,
+              excluded_hpo_terms: list[str] | None = None) -> Prescription:
     """Prescribe a genome test for an included patient against a clinical indication.
 
     Eligibility is checked against the indication's criteria. An ineligible prescription is refused
@@ -48,6 +50,10 @@ def prescribe(ctx: NodeContext, actor: str, *, pseudonym: str, indication_code: 
     """
     chosen_priority = _parse_priority(priority)
     terms = [t.strip() for t in (hpo_terms or []) if t.strip()]
+    excluded = [t.strip() for t in (excluded_hpo_terms or []) if t.strip()]
+    both = sorted(set(terms) & set(excluded))
+    if both:
+        raise InputError(f"HPO term(s) both observed and excluded: {', '.join(both)}")
     tests = [t.strip() for t in (prior_tests or []) if t.strip()]
     with ctx.transaction() as session:
         user = authorize(ctx, session, actor, Permission.PRESCRIBE, object_type="patient", object_id=pseudonym,
@@ -57,6 +63,9 @@ def prescribe(ctx: NodeContext, actor: str, *, pseudonym: str, indication_code: 
         today = utcnow().date()
         result = check_eligibility(indication.criteria, birth_year=patient.birth_year, current_year=today.year,
                                    hpo_terms=terms, prior_tests=tests)
+        malformed = [t for t in excluded if not re.fullmatch(r"HP:\d{7}", t)]
+        if malformed:
+            raise InputError(f"excluded terms are not HPO identifiers: {', '.join(malformed)}")
         if any(f.startswith("not HPO identifiers") for f in result.failures):
             raise InputError(next(f for f in result.failures if f.startswith("not HPO identifiers")))
         if not result.eligible and (not justification or len(justification.strip()) < MIN_JUSTIFICATION):
@@ -71,7 +80,7 @@ def prescribe(ctx: NodeContext, actor: str, *, pseudonym: str, indication_code: 
             raise InputError(f"due date {due_date.isoformat()} is in the past")
         case = Prescription(reference=f"PENDING-{utcnow().timestamp()}", patient_id=patient.id,
                             indication_id=indication.id, prescriber_id=user.id, priority=chosen_priority.value,
-                            due_date=due_date, hpo_terms=terms, prior_tests=tests,
+                            due_date=due_date, hpo_terms=terms, excluded_hpo_terms=excluded, prior_tests=tests,
                             eligibility=result.as_dict(), justification=justification if not result.eligible else None,
                             state=CaseState.PRESCRIBED.value)
         session.add(case)

@@ -59,6 +59,8 @@ def case_prescribe(
     pseudonym: str,
     indication: Annotated[str, typer.Option(help="Indication code, see `genomed indication list`.")],
     hpo: Annotated[list[str] | None, typer.Option("--hpo", help="HPO term, e.g. HP:0001249 (repeat).")] = None,
+    excluded_hpo: Annotated[list[str] | None, typer.Option(
+        "--excluded-hpo", help="An HPO feature the patient was examined for and does not have (repeat).")] = None,
     prior_test: Annotated[list[str] | None, typer.Option("--prior-test", help="A prior test done (repeat).")] = None,
     priority: Annotated[str, typer.Option(help="routine or urgent.")] = "routine",
     due: Annotated[str | None, typer.Option(help="Due date YYYY-MM-DD (default from the indication).")] = None,
@@ -74,7 +76,7 @@ def case_prescribe(
     with opened_node() as ctx:
         case = case_service.prescribe(ctx, STATE.actor(), pseudonym=pseudonym, indication_code=indication,
                                       priority=priority, hpo_terms=hpo, prior_tests=prior_test, due_date=due_date,
-                                      justification=justification)
+                                      justification=justification, excluded_hpo_terms=excluded_hpo)
     console.print(f"case {case.reference} ({case.indication.code}, {case.priority}, due {case.due_date}) "
                   f"is {case.state}")
 

@@ -166,7 +166,12 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
     by_gene: dict[str, list[int]] = {}
     for row, annotation in kept.items():
         for gene in annotation.genes:
-            if panel is None or gene.upper() in panel:
+            if panel is not None and gene.upper() not in panel:
+                continue
+            # A variant counts for a gene only through its effect on that gene (not a neighbour's).
+            effects = tuple(e for e in annotation.effects if e.gene_symbol == gene)
+            on_gene = VariantAnnotation(annotation.variant, effects)
+            if consequence_passes(on_gene, fc):
                 by_gene.setdefault(gene, []).append(row)
     clinvar_cache: dict[int, ClinVarAssertion | None] = {}
     candidates: list[GeneCandidate] = []

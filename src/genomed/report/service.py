@@ -28,6 +28,7 @@ from genomed.catalog.models import Analysis, Candidate, Prescription, QCResult, 
 from genomed.catalog.reports import draft_report, sign_report
 from genomed.context import NodeContext
 from genomed.errors import InputError, NotFoundError
+from genomed.interpret.service import latest_interpretation
 from genomed.report.content import (
     AcmgClass,
     Conclusion,
@@ -49,7 +50,8 @@ from genomed.report.content import Sample as ReportSample
 from genomed.report.render import render_report
 
 ExportFormat = Literal["html", "pdf", "phenopacket", "fhir", "json"]
-_QC_SHOWN = ("call_rate", "ti_tv", "het_hom_ratio", "mean_dp", "mean_gq", "inferred_sex", "mendelian_error_rate")
+_QC_SHOWN = ("call_rate", "ti_tv", "het_hom_ratio", "mean_dp_nonref", "mean_gq_nonref", "inferred_sex",
+             "mendelian_error_rate")
 
 
 def _name(user: User | None) -> str:
@@ -58,8 +60,7 @@ def _name(user: User | None) -> str:
 
 def interpretation_to_report(session: Session, case: Prescription) -> Analysis:
     """The case's most recent interpretation or reanalysis, which a new report version reports on."""
-
-    analysis = interpretation_to_report(session, case)
+    analysis = latest_interpretation(session, case)
     if analysis is None:
         raise NotFoundError(f"case {case.reference} has no interpretation to report; interpret it first")
     return analysis
@@ -85,7 +86,7 @@ def _reported_variant(raw: dict[str, Any], candidate: Candidate, sample: str) ->
     hgvs_c = raw.get("hgvs_c") or ""
     if not hgvs_c:
         raise InputError(f"variant {raw['variant']} has no HGVS c. on a transcript; it cannot be reported")
-    summary = "; ".join(line for line in details.get("evidence", []) if line.startswith(("Inheritance", "Variant")))
+    summary = " ".join(line for line in details.get("evidence", []) if line.startswith(("Inheritance", "Variant")))
     return ReportedVariant(
         gene_symbol=candidate.gene, transcript=raw.get("transcript") or hgvs_c.split(":")[0], hgvs_c=hgvs_c,
         hgvs_p=raw.get("hgvs_p") or "", chrom=raw["chrom"], pos=int(raw["pos"]), ref=raw["ref"], alt=raw["alt"],
@@ -116,8 +117,10 @@ def _qc(session: Session, samples: Sequence[Sample]) -> tuple[SampleQC, ...]:
                                  .order_by(QCResult.id.desc())).first()
         if result is None:
             continue
-        metrics = tuple(QCMetric(name, value if isinstance(value, (int, float, str)) else str(value))
-                        for name, value in result.metrics.items() if name in _QC_SHOWN and value is not None)
+        stored = result.metrics.get("metrics", result.metrics)  # ingestion stores {"metrics": …, "checks": …}
+        metrics = tuple(QCMetric(name, round(value, 4) if isinstance(value, float) else value)
+                        for name, value in stored.items()
+                        if name in _QC_SHOWN and isinstance(value, (int, float, str)) and not isinstance(value, bool))
         out.append(SampleQC(sample.label, QCStatus(result.status), metrics))
     return tuple(out)
 
@@ -151,8 +154,8 @@ def assemble_content(ctx: NodeContext, session: Session, case: Prescription, rep
                     "ACMG/AMP criteria (Bayesian points, Tavtigian et al. 2020).")
     secondary = analysis.provenance.get("secondary_findings") or {}
     findings = SecondaryFindings(sought=bool(secondary.get("sought")), statement=str(secondary.get("note", "")))
-    observed = analysis.provenance.get("observed") or case.hpo_terms
-    excluded = analysis.provenance.get("excluded") or case.excluded_hpo_terms
+    observed = (analysis.parameters or {}).get("observed") or case.hpo_terms
+    excluded = (analysis.parameters or {}).get("excluded") or case.excluded_hpo_terms
     previous = session.get(Report, report.supersedes_id) if report.supersedes_id else None
     return ReportContent(
         lab=Laboratory(ctx.config.node_name, ctx.config.country, ctx.config.node_id),
