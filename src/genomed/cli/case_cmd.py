@@ -18,6 +18,7 @@ from genomed.catalog import reports as report_service
 from genomed.catalog import samples as sample_service
 from genomed.catalog.cases import CaseState, parse_state
 from genomed.cli.common import STATE, console, opened_node
+from genomed.cli.knowledge_options import ClinvarOption, GnomadOption, PanelsOption, load_knowledge
 from genomed.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -233,28 +234,20 @@ def case_interpret(
                                                        "(repeat); default: the prescription's.")] = None,
     panel: Annotated[str | None, typer.Option("--panel", help="Gene panel ID or ID@VERSION from --panels; "
                                               "pinned on the case.")] = None,
-    panels: Annotated[list[Path] | None, typer.Option("--panels", envvar="GENOMED_PANELS",
-                                                      help="PanelApp panel JSON file (repeat).")] = None,
-    clinvar: Annotated[Path | None, typer.Option("--clinvar", envvar="GENOMED_CLINVAR",
-                                                 help="ClinVar release (VCF or JSONL).")] = None,
-    gnomad: Annotated[Path | None, typer.Option("--gnomad", envvar="GENOMED_GNOMAD",
-                                                help="gnomAD sites VCF (bgzipped and indexed for a real one).")] = None,
+    panels: PanelsOption = None,
+    clinvar: ClinvarOption = None,
+    gnomad: GnomadOption = None,
     top: Annotated[int, typer.Option(help="How many candidates to classify and keep.")] = 20,
     evidence: Annotated[int, typer.Option(help="Print the evidence of this many candidates.")] = 5,
 ) -> None:
     """Interpret an analysed case: rank its genes, classify their variants, record the result."""
-    from genomed.annotate.clinvar import ClinVar
-    from genomed.annotate.population import GnomadSites
-    from genomed.interpret.panels import PanelLibrary
     from genomed.interpret.service import interpret_case
 
     with opened_node() as ctx:
-        build = ctx.config.genome_build
-        library = PanelLibrary.from_files(panels) if panels else None
+        known_clinvar, known_gnomad, library = load_knowledge(ctx.config.genome_build, clinvar, gnomad, panels)
         outcome = interpret_case(
             ctx, STATE.actor(), case_reference=reference, observed=hpo or None, excluded=excluded or None,
-            panel=panel, panel_library=library, clinvar=ClinVar.load(clinvar, build=build) if clinvar else None,
-            gnomad=GnomadSites(gnomad, build=build) if gnomad else None, top=top)
+            panel=panel, panel_library=library, clinvar=known_clinvar, gnomad=known_gnomad, top=top)
     console.print(f"case {outcome.case_reference}: {outcome.kind} {outcome.analysis_id} recorded, case is "
                   f"{outcome.state}")
     members = ", ".join(f"{m['role']} {m['sample']}" for m in outcome.members)

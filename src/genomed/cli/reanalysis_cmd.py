@@ -1,14 +1,11 @@
 """``genomed reanalyse``: re-interpret the cases whose knowledge releases changed, and list what changed.
 
-The knowledge options are declared once here (:data:`ClinvarOption`, :data:`GnomadOption`,
-:data:`PanelsOption`, with the environment variables ``GENOMED_CLINVAR``, ``GENOMED_GNOMAD`` and
-``GENOMED_PANELS`` that ``genomed case interpret`` reads too) and loaded by :func:`load_knowledge`,
-so a monthly cron job can set the variables once for both commands.
+The knowledge options are those of ``genomed case interpret`` (:mod:`genomed.cli.knowledge_options`),
+so a monthly cron job sets ``GENOMED_CLINVAR``, ``GENOMED_GNOMAD`` and ``GENOMED_PANELS`` once for both.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,32 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from genomed.cli.common import STATE, console, opened_node
+from genomed.cli.knowledge_options import ClinvarOption, GnomadOption, PanelsOption, load_knowledge
 
 if TYPE_CHECKING:
-    from genomed.annotate.clinvar import ClinVar
-    from genomed.annotate.population import GnomadSites
-    from genomed.interpret.panels import PanelLibrary
     from genomed.interpret.reanalysis import ReanalysisSummary
-
-ClinvarOption = Annotated[Path | None, typer.Option("--clinvar", envvar="GENOMED_CLINVAR",
-                                                    help="ClinVar release (VCF or JSONL).")]
-GnomadOption = Annotated[Path | None, typer.Option("--gnomad", envvar="GENOMED_GNOMAD",
-                                                   help="gnomAD sites VCF (bgzipped and indexed for a real one).")]
-PanelsOption = Annotated[list[Path] | None, typer.Option("--panels", envvar="GENOMED_PANELS",
-                                                         help="PanelApp panel JSON file (repeat).")]
-
-
-def load_knowledge(build: str, clinvar: Path | None, gnomad: Path | None, panels: list[Path] | None
-                   ) -> tuple[ClinVar | None, GnomadSites | None, PanelLibrary | None]:
-    """The ClinVar release, gnomAD sites and panel library named by the knowledge options (None when not given)."""
-    from genomed.annotate.clinvar import ClinVar
-    from genomed.annotate.population import GnomadSites
-    from genomed.interpret.panels import PanelLibrary
-
-    return (ClinVar.load(clinvar, build=build) if clinvar else None,
-            GnomadSites(gnomad, build=build) if gnomad else None,
-            PanelLibrary.from_files(panels) if panels else None)
-
 
 def _print(summary: ReanalysisSummary) -> None:
     console.print("releases: " + ", ".join(f"{name} {version}" for name, version in sorted(summary.releases.items())),
@@ -92,4 +67,4 @@ def reanalyse(
     _print(summary)
 
 
-__all__ = ["ClinvarOption", "GnomadOption", "PanelsOption", "load_knowledge", "reanalyse"]
+__all__ = ["reanalyse"]
