@@ -112,3 +112,25 @@ def test_case_sample_is_deterministic() -> None:
     first = [c.case_id for c in choose_cases(cases, 20, seed=3)]
     assert first == [c.case_id for c in choose_cases(cases, 20, seed=3)]
     assert first != [c.case_id for c in choose_cases(cases, 20, seed=4)]
+
+
+def test_evaluate_prioritisation_command_writes_the_figures(tmp_path: Path) -> None:
+    """`genomed evaluate prioritisation` on three published cases over a small simulated background."""
+    from genomed.cli import main
+    from genomed.simulate import simulate_cohort
+
+    wanted = {"PMID_10756346_Patient_B13", "PMID_10756346_Patient_B32", "PMID_10756346_Patient_B55"}  # FBN1
+    packets = [packet for _, packet in read_cases(data_file(PHENOPACKETS)) if packet["id"] in wanted]
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("".join(json.dumps(p) + "\n" for p in packets) + json.dumps({"id": "no-variant"}) + "\n")
+    background = tmp_path / "background"
+    simulate_cohort(background, 12, genes=["FBN1", "TGFBR1", "TGFBR2", "SMAD3", "COL3A1", "ACTA2", "MYH11",
+                                            "SCN2A", "STXBP1", "POGZ"], seed=4)
+    out = tmp_path / "figures.json"
+    assert main(["evaluate", "prioritisation", "--cases", str(cases), "--json", str(out), "--seed", "2",
+                 "--background", str(background)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["n"] == 3 and figures["not_evaluable"] == 1
+    assert {"top1", "top5", "top10", "median_rank", "by_class"} <= set(figures)
+    assert figures["top5"] == 1.0 and figures["median_rank"] == 1.0  # FBN1 with Marfan features, few genes
+    assert set(figures["by_class"]) <= {"missense", "loss_of_function", "splice_region"}
