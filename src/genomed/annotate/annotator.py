@@ -88,6 +88,7 @@ class Annotator:
         self.flank = flank
         self._maps: dict[int, TranscriptMap] = {}
         self._mrna: OrderedDict[int, str | None] = OrderedDict()
+        self._proteins: dict[int, str] = {}  # reference protein of the transcripts whose mRNA is cached
         spans: dict[str, list[tuple[int, int, int]]] = {}
         for number, t in enumerate(self.transcripts):
             spans.setdefault(t.chrom, []).append((max(0, t.start - flank), t.end + flank, number))
@@ -404,6 +405,7 @@ class Annotator:
     def forget_sequences(self) -> None:
         """Drop the cached transcript sequences: call it when the reference's bases change under the annotator."""
         self._mrna.clear()
+        self._proteins.clear()
 
     def _spliced(self, number: int, tm: TranscriptMap) -> str | None:
         """The transcript's spliced sequence (5' to 3') from the reference, cached; None if not covered."""
@@ -422,8 +424,16 @@ class Annotator:
                 sequence = None
         self._mrna[number] = sequence
         if len(self._mrna) > _MRNA_CACHE:
-            self._mrna.popitem(last=False)
+            dropped, _ = self._mrna.popitem(last=False)
+            self._proteins.pop(dropped, None)
         return sequence
+
+    def _reference_protein(self, number: int, tm: TranscriptMap, mrna: str) -> str:
+        """The translation of the reference CDS, cached with the transcript's mRNA (every coding variant needs it)."""
+        protein = self._proteins.get(number)
+        if protein is None:
+            protein = self._proteins[number] = translate(mrna[tm.cds_tx_start:tm.cds_tx_end])
+        return protein
 
     def _protein(self, number: int, tm: TranscriptMap, edit: Edit, coding: _Coding, terms: set[str]) -> None:
         """Replace the coordinate terms with those the codons give, and write HGVS p."""
@@ -438,9 +448,18 @@ class Annotator:
         at = coding.tx_first
         if mrna[at:at + len(ref_tx)] != ref_tx:
             return  # the reference disagrees with the gene model here (checked against the variant earlier)
-        cs, ce = tm.cds_tx_start, tm.cds_tx_end
-        ref_protein = translate(mrna[cs:ce])
-        alt_protein = translate(mrna[cs:at] + alt_tx + mrna[at + len(ref_tx):], to_stop=True)
+        cs = tm.cds_tx_start
+        ref_protein = self._reference_protein(number, tm, mrna)
+        first_codon, end_codon = (at - cs) // 3, (at + len(ref_tx) - 1 - cs) // 3 + 1
+        if (len(ref_tx) == len(alt_tx) and end_codon < len(ref_protein)
+                and ref_protein.find("*") == len(ref_protein) - 1):
+            # A substitution before the stop codon changes only its own codons, and the reference stop
+            # still ends the protein: translate those codons alone (the same as translating it all).
+            codons = mrna[cs + 3 * first_codon:at] + alt_tx + mrna[at + len(ref_tx):cs + 3 * end_codon]
+            alt_protein = ref_protein[:first_codon] + translate(codons) + ref_protein[end_codon:]
+            alt_protein = alt_protein[:alt_protein.index("*") + 1]
+        else:
+            alt_protein = translate(mrna[cs:at] + alt_tx + mrna[at + len(ref_tx):], to_stop=True)
         change = protein_change(ref_protein, alt_protein, frameshift=edit.net % 3 != 0,
                                 codon=coding.first // 3 + 1, touches_stop=coding.stop_codon)
         for term in ("frameshift_variant", "inframe_insertion", "inframe_deletion", "coding_sequence_variant",
