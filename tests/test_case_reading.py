@@ -146,7 +146,8 @@ def test_member_files_match_the_reader(trio: tuple[Path, list[Member]], tmp_path
 def test_a_ref_mismatch_is_reported_with_its_line(trio: tuple[Path, list[Member]], tmp_path: Path) -> None:
     """Regression: the fast path must not swallow a REF that contradicts the reference; the reader names it."""
     sim, members = trio
-    lines = gzip.open(sim / "trios" / "FAM001.vcf.gz", "rt").read().splitlines()
+    with gzip.open(sim / "trios" / "FAM001.vcf.gz", "rt") as handle:
+        lines = handle.read().splitlines()
     first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     for i in range(first + 5, len(lines)):
         fields = lines[i].split("\t")
@@ -162,3 +163,46 @@ def test_a_ref_mismatch_is_reported_with_its_line(trio: tuple[Path, list[Member]
     files = {m.sample: tmp_path / "bad.vcf.gz" for m in members}
     with pytest.raises(ReferenceMismatchError, match="line"):
         read_case_vcfs(members, files, build=BUILD, reference=open_reference(sim / "reference.fa", BUILD))
+
+
+def test_annotation_in_forked_workers_is_the_same(trio: tuple[Path, list[Member]]) -> None:
+    """Sharing annotate_many with forked workers (safe with the memory-mapped reference) changes nothing."""
+    from genomed.annotate import annotator as annotator_module
+    from genomed.annotate.annotator import Annotator
+    from genomed.interpret.case_data import mapped_reference
+
+    sim, members = trio
+    reference = open_reference(sim / "reference.fa", BUILD)
+    mapped = mapped_reference(reference)
+    assert mapped is not reference and getattr(mapped, "fork_safe", False)
+    calls = read_case_vcfs(members, {m.sample: sim / "trios" / "FAM001.vcf.gz" for m in members}, build=BUILD,
+                           reference=reference)
+    variants = [calls.variant(i) for i in range(len(calls))]
+    expected = Annotator.from_mane(reference).annotate_many(variants)
+    minimum = annotator_module._PARALLEL_MIN
+    annotator_module._PARALLEL_MIN = 10  # a small batch, forked all the same
+    try:
+        got = Annotator.from_mane(mapped).annotate_many(variants, workers=2)
+    finally:
+        annotator_module._PARALLEL_MIN = minimum
+    assert got == expected
+    assert any(a.effects for a in expected)
+
+
+def test_mapped_reference_answers_as_the_reference(trio: tuple[Path, list[Member]]) -> None:
+    """The memory-mapped FASTA gives pysam's answers: inside records, across their ends, between them."""
+    from genomed.interpret.case_data import mapped_reference
+
+    sim, _ = trio
+    reference = open_reference(sim / "reference.fa", BUILD)
+    mapped = mapped_reference(reference)
+    rng = np.random.default_rng(3)
+    regions = reference.regions  # type: ignore[attr-defined]
+    for region in regions[:: max(1, len(regions) // 40)]:
+        for _ in range(10):
+            start = int(rng.integers(region.start - 50, region.end + 50))
+            end = start + int(rng.integers(0, 130))
+            for chrom in (region.chrom, region.chrom.removeprefix("chr")):
+                assert mapped.has(chrom, start, end) == reference.has(chrom, start, end)
+                if reference.has(chrom, start, end):
+                    assert mapped.fetch(chrom, start, end) == reference.fetch(chrom, start, end)

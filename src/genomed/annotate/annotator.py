@@ -47,6 +47,15 @@ log = logging.getLogger(__name__)
 FLANK = 5_000  # up/downstream distance, as VEP's default
 NMD_WINDOW = 50  # nt before the last exon-exon junction within which a premature stop escapes NMD
 _MRNA_CACHE = 4_096
+_PARALLEL_MIN = 5_000  # variants near genes below which forking workers costs more than it saves
+_FORKED: Annotator | None = None  # the annotator a forked worker inherits (set only around the fork)
+
+
+def _annotate_forked(variants: list[Variant]) -> list[VariantAnnotation]:
+    """A forked worker's share of :meth:`Annotator.annotate_many`."""
+    if _FORKED is None:  # never: the parent sets it before forking
+        raise RuntimeError("no annotator inherited by this worker")
+    return [_FORKED.annotate(v) for v in variants]
 
 
 @dataclass(frozen=True)
@@ -152,15 +161,21 @@ class Annotator:
             return VariantAnnotation(variant)
         return self._annotate_edit(variant, edit, numbers)
 
-    def annotate_many(self, variants: Iterable[Variant]) -> list[VariantAnnotation]:
+    def annotate_many(self, variants: Iterable[Variant], *, workers: int = 1) -> list[VariantAnnotation]:
         """:meth:`annotate` for many variants, in input order, with the intergenic case vectorised.
 
         Positions are located in the per-chromosome segment index with one ``searchsorted`` per
         chromosome, so variants that no transcript's flanked span touches cost a numpy comparison
         and one small object; only variants near genes go through the per-transcript rules.
+
+        With ``workers`` > 1, a large batch of variants near genes is shared with ``workers - 1``
+        forked processes (Linux), when that is safe: the annotator has no reference, or one that
+        declares itself ``fork_safe`` (a memory-mapped FASTA; a pysam handle shares its file offset
+        across a fork). The answers are the same; only the wall time changes.
         """
         batch = list(variants)
         results: list[VariantAnnotation | None] = [None] * len(batch)
+        near: list[int] = []
         by_chrom: dict[str, list[int]] = {}
         for i, variant in enumerate(batch):
             by_chrom.setdefault(self._aliases.get(variant.chrom, variant.chrom), []).append(i)
@@ -186,8 +201,35 @@ class Annotator:
                     check_variant(batch[i])
                     results[i] = VariantAnnotation(batch[i])
                 else:
-                    results[i] = self.annotate(batch[i])
+                    near.append(i)
+        near.sort()
+        for i, annotation in zip(near, self._annotate_near([batch[i] for i in near], workers), strict=True):
+            results[i] = annotation
         return [r for r in results if r is not None]
+
+    def _annotate_near(self, variants: list[Variant], workers: int) -> list[VariantAnnotation]:
+        """:meth:`annotate` on each variant, shared with forked workers when asked and safe."""
+        import multiprocessing
+
+        safe = self.reference is None or bool(getattr(self.reference, "fork_safe", False))
+        if (workers < 2 or len(variants) < _PARALLEL_MIN or not safe
+                or "fork" not in multiprocessing.get_all_start_methods()):
+            return [self.annotate(v) for v in variants]
+        # Contiguous pieces keep each worker's transcript caches warm; the parent takes the first.
+        pieces = np.array_split(np.arange(len(variants)), workers * 4)
+        mine = [i for p in pieces[:4] for i in p.tolist()]
+        theirs = [[variants[i] for i in p.tolist()] for p in pieces[4:]]
+        global _FORKED
+        _FORKED = self
+        try:
+            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+                pending = pool.map_async(_annotate_forked, theirs, chunksize=1)
+                out = [self.annotate(variants[i]) for i in mine]
+                for part in pending.get():
+                    out.extend(part)
+        finally:
+            _FORKED = None
+        return out
 
     # -- per transcript -------------------------------------------------------------------------
 

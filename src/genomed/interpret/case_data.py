@@ -214,6 +214,7 @@ class _FastaBases:
     """
 
     _cache: ClassVar[dict[tuple[str, int, int], _FastaBases]] = {}
+    fork_safe = True  # a read-only memory map: forked processes may read it (see Annotator.annotate_many)
 
     def __init__(self, build: str, path: Path, chrom_names: list[str], chrom: npt.NDArray[np.int64],
                  start: npt.NDArray[np.int64], end: npt.NDArray[np.int64], fai: Any) -> None:
