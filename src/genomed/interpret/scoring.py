@@ -67,10 +67,9 @@ def rarity(max_af: float) -> float:
 def pathogenicity(annotation: VariantAnnotation, gene: str, clinvar: ClinVarAssertion | None = None,
                   scores: dict[str, float] | None = None) -> tuple[float, str]:
     """The variant's pathogenicity on ``gene`` in [0, 1], with the consequence that gave it."""
-    best, term = 0.0, "intergenic_variant"
-    for effect in annotation.effects:
-        if effect.gene_symbol != gene:
-            continue
+    on_gene = [e for e in annotation.effects if e.gene_symbol == gene]
+    best, term = 0.0, (on_gene[0].most_severe if on_gene else "intergenic_variant")
+    for effect in on_gene:
         for consequence in effect.consequences:
             value = CONSEQUENCE_PATHOGENICITY.get(consequence, 0.3 if effect.impact >= Impact.MODERATE else 0.0)
             if value > best:
