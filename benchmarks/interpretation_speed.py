@@ -176,8 +176,7 @@ class Pipeline:
         stages["quality"] = (time.perf_counter() - mark, len(calls))
         mark = time.perf_counter()
         annotations: list[Any] = [None] * len(calls)
-        batch = self.annotator.annotate_many((calls.variant(r) for r in quality_rows.tolist()),
-                                             workers=os.cpu_count() or 1)
+        batch = self.annotator.annotate_many(calls.variants(quality_rows), workers=os.cpu_count() or 1)
         for row, annotation in zip(quality_rows.tolist(), batch, strict=True):
             annotations[row] = annotation
         stages["annotate"] = (time.perf_counter() - mark, len(quality_rows))

@@ -80,6 +80,13 @@ class CaseCalls:
         """The variant of one row."""
         return Variant(self.chrom[row], int(self.pos[row]), self.ref[row], self.alt[row])
 
+    def variants(self, rows: Sequence[int] | npt.NDArray[np.int64]) -> list[Variant]:
+        """The variants of many rows (a genome's millions: positions converted at once)."""
+        picked = np.asarray(rows, dtype=np.int64)
+        chrom, ref, alt = self.chrom, self.ref, self.alt
+        return [Variant(chrom[r], p, ref[r], alt[r])
+                for r, p in zip(picked.tolist(), self.pos[picked].tolist(), strict=True)]
+
     def member_index(self, role: Role) -> int | None:
         """Column of the first member with this role, or None."""
         return next((i for i, m in enumerate(self.members) if m.role == role), None)
@@ -229,6 +236,7 @@ class _FastaBases:
         line_width = fai.column("line_width").to_numpy().astype(np.int64)
         self._tables: dict[str, tuple[npt.NDArray[np.int64], ...]] = {}
         self._starts: dict[str, list[int]] = {}
+        self._rows: dict[str, list[tuple[int, int, int, int, int]]] = {}  # the same, as Python ints per record
         order = np.lexsort((start, chrom))
         bounds = np.searchsorted(chrom[order], np.arange(len(chrom_names) + 1))
         for code, name in enumerate(chrom_names):
@@ -238,6 +246,7 @@ class _FastaBases:
             table = (start[rows], end[rows], offset[rows], line_bases[rows], line_width[rows])
             self._tables[name] = table
             self._starts[name] = table[0].tolist()
+            self._rows[name] = list(zip(*(column.tolist() for column in table), strict=True))
         self._names: dict[str, str] = {}
 
     @classmethod
@@ -333,34 +342,39 @@ class _FastaBases:
         out[inside] = np.where((found >= 97) & (found <= 122), found - 32, found)
         return out
 
-    def _locate(self, chrom: str, start: int, end: int) -> tuple[str, int] | None:
-        name = self._table(chrom)
+    def _locate(self, chrom: str, start: int, end: int) -> tuple[int, int, int, int, int] | None:
+        """The record (start, end, offset, line bases, line width) holding ``[start, end)``, or None."""
+        name = self._names.get(chrom)
+        if name is None:
+            name = self._table(chrom)
         starts = self._starts.get(name)
         if starts is None or start > end or start < 0:
             return None
         index = bisect.bisect_right(starts, start) - 1
-        if index < 0 or end > int(self._tables[name][1][index]):
+        if index < 0:
             return None
-        return name, index
+        record = self._rows[name][index]
+        return record if end <= record[1] else None
 
     def has(self, chrom: str, start: int, end: int) -> bool:
         return self._locate(chrom, start, end) is not None
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
-        from genomed.errors import ReferenceSequenceError
-
         found = self._locate(chrom, start, end)
         if found is None:
+            from genomed.errors import ReferenceSequenceError
+
             raise ReferenceSequenceError(f"{chrom}:{start}-{end} is not in the reference")
         if end == start:
             return ""
-        name, index = found
-        region_start, _end, offset, line_bases, line_width = (int(c[index]) for c in self._tables[name])
+        region_start, _end, offset, line_bases, line_width = found
         first, last = start - region_start, end - 1 - region_start
         lo = offset + (first // line_bases) * line_width + first % line_bases
         hi = offset + (last // line_bases) * line_width + last % line_bases
         raw = self._map[lo:hi + 1]
-        return raw.replace(b"\n", b"").replace(b"\r", b"").decode("ascii").upper()
+        if hi - lo != last - first:  # the span crosses line ends
+            raw = raw.replace(b"\n", b"").replace(b"\r", b"")
+        return raw.decode("ascii").upper()
 
 
 def mapped_reference(reference: ReferenceGenome) -> ReferenceGenome:
