@@ -51,11 +51,11 @@ _PARALLEL_MIN = 5_000  # variants near genes below which forking workers costs m
 _FORKED: Annotator | None = None  # the annotator a forked worker inherits (set only around the fork)
 
 
-def _annotate_forked(variants: list[Variant]) -> list[VariantAnnotation]:
+def _annotate_forked(jobs: list[tuple[Variant, str, tuple[int, ...] | None]]) -> list[VariantAnnotation]:
     """A forked worker's share of :meth:`Annotator.annotate_many`."""
     if _FORKED is None:  # never: the parent sets it before forking
         raise RuntimeError("no annotator inherited by this worker")
-    return [_FORKED.annotate(v) for v in variants]
+    return [_FORKED._annotate_job(*job) for job in jobs]
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class Annotator:
         """
         batch = list(variants)
         results: list[VariantAnnotation | None] = [None] * len(batch)
-        near: list[int] = []
+        near: list[tuple[int, str, tuple[int, ...] | None]] = []
         by_chrom: dict[str, list[int]] = {}
         for i, variant in enumerate(batch):
             by_chrom.setdefault(self._aliases.get(variant.chrom, variant.chrom), []).append(i)
@@ -196,25 +196,39 @@ class Annotator:
             inside = (first >= 0) & (first < len(index.occupied))
             free[single & inside] = ~index.occupied[first[single & inside]]
             free[single & ~inside] = True
+            members = index.members
             for j, i in enumerate(rows):
                 if free[j]:
                     check_variant(batch[i])
                     results[i] = VariantAnnotation(batch[i])
+                elif single[j] and len(batch[i].ref) == 1 and len(batch[i].alt) == 1:
+                    # An SNV inside one segment: its transcripts are that segment's (what annotate finds).
+                    near.append((i, chrom, members[int(first[j])]))
                 else:
-                    near.append(i)
+                    near.append((i, chrom, None))
         near.sort()
-        for i, annotation in zip(near, self._annotate_near([batch[i] for i in near], workers), strict=True):
+        jobs = [(batch[i], chrom, numbers) for i, chrom, numbers in near]
+        for (i, _, _), annotation in zip(near, self._annotate_near(jobs, workers), strict=True):
             results[i] = annotation
         return [r for r in results if r is not None]
 
-    def _annotate_near(self, variants: list[Variant], workers: int) -> list[VariantAnnotation]:
+    def _annotate_job(self, variant: Variant, chrom: str, numbers: tuple[int, ...] | None) -> VariantAnnotation:
+        """:meth:`annotate`, told the transcripts when annotate_many already knows them (an SNV)."""
+        if numbers is None:
+            return self.annotate(variant)
+        check_variant(variant)
+        ref, alt = variant.ref.upper(), variant.alt.upper()
+        return self._annotate_edit(variant, Edit(chrom, variant.pos - 1, variant.pos, ref, alt), numbers)
+
+    def _annotate_near(self, variants: list[tuple[Variant, str, tuple[int, ...] | None]],
+                       workers: int) -> list[VariantAnnotation]:
         """:meth:`annotate` on each variant, shared with forked workers when asked and safe."""
         import multiprocessing
 
         safe = self.reference is None or bool(getattr(self.reference, "fork_safe", False))
         if (workers < 2 or len(variants) < _PARALLEL_MIN or not safe
                 or "fork" not in multiprocessing.get_all_start_methods()):
-            return [self.annotate(v) for v in variants]
+            return [self._annotate_job(*job) for job in variants]
         # Contiguous pieces keep each worker's transcript caches warm; the parent takes the first.
         pieces = np.array_split(np.arange(len(variants)), workers * 4)
         mine = [i for p in pieces[:4] for i in p.tolist()]
@@ -224,7 +238,7 @@ class Annotator:
         try:
             with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
                 pending = pool.map_async(_annotate_forked, theirs, chunksize=1)
-                out = [self.annotate(variants[i]) for i in mine]
+                out = [self._annotate_job(*variants[i]) for i in mine]
                 for part in pending.get():
                     out.extend(part)
         finally:

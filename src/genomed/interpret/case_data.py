@@ -490,6 +490,8 @@ def _fast_rows(table: Any, n_samples: int, fields: Sequence[str], build: str,
     from genomed.store.keys import ALLELE_BITS, MAX_POSITION, POSITION_BITS, contig_code
 
     n = table.num_rows
+    if n == 0:
+        return [_MemberRows.concat([]) for _ in range(n_samples)]
     lengths = contig_lengths(build)
     chrom_codes = table.column("chrom").combine_chunks().dictionary_encode()
     names = chrom_codes.dictionary.to_pylist()
