@@ -527,10 +527,7 @@ def _fast_rows(table: Any, n_samples: int, fields: Sequence[str], build: str,
 
     # biallelic SNVs, vectorised
     snv_rows = np.flatnonzero(snv)
-    ref_snv = np.frombuffer(b"".join(s.encode() for s in ref_col.take(snv_rows).to_pylist()), dtype=np.uint8) \
-        if len(snv_rows) else np.zeros(0, np.uint8)
-    alt_snv = np.frombuffer(b"".join(s.encode() for s in alt_col.take(snv_rows).to_pylist()), dtype=np.uint8) \
-        if len(snv_rows) else np.zeros(0, np.uint8)
+    ref_snv, alt_snv = _first_bytes(ref_col, snv_rows), _first_bytes(alt_col, snv_rows)
     if reference is not None and len(snv_rows):
         _check_snv_refs(ucsc, pos, snv_rows, ref_snv, reference, bases)
     snv_keys = (code_of[snv_rows] << (POSITION_BITS + ALLELE_BITS)) | (pos[snv_rows] << ALLELE_BITS) \
@@ -558,6 +555,20 @@ def _fast_rows(table: Any, n_samples: int, fields: Sequence[str], build: str,
         order = np.argsort(np.concatenate([order_snv, order_other]), kind="stable")
         out.append(merged.take(order))
     return out
+
+
+def _first_bytes(column: Any, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+    """The first byte of each string at ``rows``, read from the Arrow buffers (no Python strings)."""
+    import pyarrow as pa
+
+    if not len(rows):
+        return np.zeros(0, dtype=np.uint8)
+    picked = column.take(pa.array(rows)).combine_chunks()
+    _validity, offsets, data = picked.buffers()
+    width = np.int64 if pa.types.is_large_string(picked.type) else np.int32
+    starts = np.frombuffer(offsets, dtype=width)[picked.offset:picked.offset + len(picked)]
+    result: npt.NDArray[np.uint8] = np.frombuffer(data, dtype=np.uint8)[starts]
+    return result
 
 
 def pa_bool(values: npt.NDArray[np.bool_]) -> Any:
