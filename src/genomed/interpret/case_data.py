@@ -655,8 +655,11 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
     refs = table.column("ref").take(rows).to_pylist()
     alts = table.column("alt").take(rows).to_pylist()
     ads = [g[6].take(rows).to_pylist() if g[6] is not None else None for g in genotypes]
+    # per sample, the complex rows' genotype columns as Python values (numpy scalars are slow one by one)
+    columns = [tuple(column[rows].tolist() for column in g[:6]) for g in genotypes]
+    chroms, positions, passes = ucsc[rows].tolist(), pos[rows].tolist(), filter_pass[rows].tolist()
     for k, row in enumerate(rows.tolist()):
-        chrom, p, ref = str(ucsc[row]), int(pos[row]), refs[k].upper()
+        chrom, p, ref = str(chroms[k]), positions[k], refs[k].upper()
         kept: list[tuple[int, str]] = []
         for index, alt in enumerate(alts[k].split(",") if alts[k] != "." else [], start=1):
             if alt in GVCF_SYMBOLIC:
@@ -688,9 +691,9 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
                     n_pos, n_ref, n_alt, variant_key(chrom, n_pos, n_ref, n_alt))
             n_pos, n_ref, n_alt, key = known
             for i in range(n_samples):
-                called, ploidy, a1, a2, gq, dp, _ad = genotypes[i]
-                if called[row]:
-                    count = int(a1[row] == index) + int(a2[row] == index)
+                called, ploidy, a1, a2, gq, dp = columns[i]
+                if called[k]:
+                    count = (a1[k] == index) + (a2[k] == index)
                     if count == 0:
                         continue
                 else:
@@ -705,8 +708,7 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
                     except ValueError as exc:
                         raise _UnsureError("AD") from exc
                 collected[i].append((row * 64 + index, key, chrom, n_pos, n_ref, n_alt,
-                                     _genotype_code(count, int(ploidy[row])), int(gq[row]), int(dp[row]), ad_alt,
-                                     bool(filter_pass[row])))
+                                     _genotype_code(count, ploidy[k]), gq[k], dp[k], ad_alt, passes[k]))
     out = []
     for items in collected:
         if not items:
