@@ -98,6 +98,7 @@ class Annotator:
         self._maps: dict[int, TranscriptMap] = {}
         self._mrna: OrderedDict[int, str | None] = OrderedDict()
         self._proteins: dict[int, str] = {}  # reference protein of the transcripts whose mRNA is cached
+        self._valid_alleles: set[tuple[str, str]] = set()  # short (ref, alt) pairs check_variant accepted
         spans: dict[str, list[tuple[int, int, int]]] = {}
         for number, t in enumerate(self.transcripts):
             spans.setdefault(t.chrom, []).append((max(0, t.start - flank), t.end + flank, number))
@@ -199,7 +200,7 @@ class Annotator:
             members = index.members
             for j, i in enumerate(rows):
                 if free[j]:
-                    check_variant(batch[i])
+                    self._check(batch[i])
                     results[i] = VariantAnnotation(batch[i])
                 elif single[j] and len(batch[i].ref) == 1 and len(batch[i].alt) == 1:
                     # An SNV inside one segment: its transcripts are that segment's (what annotate finds).
@@ -212,11 +213,19 @@ class Annotator:
             results[i] = annotation
         return [r for r in results if r is not None]
 
+    def _check(self, variant: Variant) -> None:
+        """:func:`check_variant`, remembering the short allele pairs it accepted (a genome repeats a few dozen)."""
+        alleles = (variant.ref, variant.alt)
+        if alleles not in self._valid_alleles or variant.pos < 1:
+            check_variant(variant)
+            if len(alleles[0]) + len(alleles[1]) <= 4:
+                self._valid_alleles.add(alleles)
+
     def _annotate_job(self, variant: Variant, chrom: str, numbers: tuple[int, ...] | None) -> VariantAnnotation:
         """:meth:`annotate`, told the transcripts when annotate_many already knows them (an SNV)."""
         if numbers is None:
             return self.annotate(variant)
-        check_variant(variant)
+        self._check(variant)
         ref, alt = variant.ref.upper(), variant.alt.upper()
         return self._annotate_edit(variant, Edit(chrom, variant.pos - 1, variant.pos, ref, alt), numbers)
 
