@@ -515,9 +515,12 @@ class Annotator:
             return  # the reference disagrees with the gene model here (checked against the variant earlier)
         cs = tm.cds_tx_start
         ref_protein = self._reference_protein(number, tm, mrna)
+        if ref_protein.find("*") != len(ref_protein) - 1:
+            # A stop inside the reference CDS (a selenocysteine UGA, or a reference that contradicts the
+            # model): the protein cannot be compared codon by codon, so keep the coordinate terms, no p.
+            return
         first_codon, end_codon = (at - cs) // 3, (at + len(ref_tx) - 1 - cs) // 3 + 1
-        if (len(ref_tx) == len(alt_tx) and end_codon < len(ref_protein)
-                and ref_protein.find("*") == len(ref_protein) - 1):
+        if len(ref_tx) == len(alt_tx) and end_codon < len(ref_protein):
             # A substitution before the stop codon changes only its own codons, and the reference stop
             # still ends the protein: translate those codons alone (the same as translating it all).
             codons = mrna[cs + 3 * first_codon:at] + alt_tx + mrna[at + len(ref_tx):cs + 3 * end_codon]
