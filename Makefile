@@ -24,11 +24,13 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # What the tests need beyond Python: Chromium prints the clinical report to PDF, poppler's pdftotext
-# reads it back. Installed from Debian's packages when missing (apt-get update once).
+# reads it back, bcftools csq is the established annotator ours is compared with. Installed from
+# Debian's packages when missing (apt-get update once).
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	command -v bcftools >/dev/null || missing="$$missing bcftools"; \
 	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi
 
 unit: install test-deps
