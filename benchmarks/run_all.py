@@ -17,8 +17,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ["vault_throughput", "audit_chain", "ingest_parse", "variant_store", "annotation", "knowledge", "phenotype_ranking",
-              "prioritisation", "interpretation_speed"]
+BENCHMARKS = ["vault_throughput", "audit_chain", "ingest_parse", "variant_store", "annotation", "knowledge",
+              "phenotype_ranking", "prioritisation", "interpretation_speed"]
 
 
 def main() -> int:
