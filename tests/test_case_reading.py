@@ -143,7 +143,8 @@ def test_member_files_match_the_reader(trio: tuple[Path, list[Member]], tmp_path
         assert got.notes == slow.notes
 
 
-def test_a_ref_mismatch_is_reported_with_its_line(trio: tuple[Path, list[Member]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["snv", "indel"])
+def test_a_ref_mismatch_is_reported_with_its_line(trio: tuple[Path, list[Member]], tmp_path: Path, kind: str) -> None:
     """Regression: the fast path must not swallow a REF that contradicts the reference; the reader names it."""
     sim, members = trio
     with gzip.open(sim / "trios" / "FAM001.vcf.gz", "rt") as handle:
@@ -151,10 +152,15 @@ def test_a_ref_mismatch_is_reported_with_its_line(trio: tuple[Path, list[Member]
     first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     for i in range(first + 5, len(lines)):
         fields = lines[i].split("\t")
-        if len(fields[3]) == 1 and fields[3] in "ACGT" and len(fields[4]) == 1:
-            fields[3] = next(b for b in "ACGT" if b not in (fields[3], fields[4]))
-            lines[i] = "\t".join(fields)
-            break
+        ref, alt = fields[3], fields[4]
+        if kind == "snv" and len(ref) == 1 and ref in "ACGT" and len(alt) == 1:
+            fields[3] = next(b for b in "ACGT" if b not in (ref, alt))
+        elif kind == "indel" and 3 <= len(ref) <= 10 and set(ref) <= set("ACGT") and "," not in alt:
+            fields[3] = ref[:-1] + next(b for b in "ACGT" if b != ref[-1])  # the last base of a deletion
+        else:
+            continue
+        lines[i] = "\t".join(fields)
+        break
     import pysam
 
     plain = tmp_path / "bad.vcf"

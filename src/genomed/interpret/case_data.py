@@ -355,6 +355,16 @@ class _FastaBases:
         out[inside] = np.where((found >= 97) & (found <= 122), found - 32, found)
         return out
 
+    def same_record(self, chrom: str, first: npt.NDArray[np.int64],
+                    last: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether 0-based positions ``first`` and ``last`` lie in one record (both known to be covered)."""
+        table = self._tables.get(self._table(chrom))
+        if table is None:
+            return np.zeros(len(first), dtype=bool)
+        same: npt.NDArray[np.bool_] = (np.searchsorted(table[0], first, side="right")
+                                       == np.searchsorted(table[0], last, side="right"))
+        return same
+
     def _locate(self, chrom: str, start: int, end: int) -> tuple[int, int, int, int, int] | None:
         """The record (start, end, offset, line bases, line width) holding ``[start, end)``, or None."""
         name = self._names.get(chrom)
@@ -548,8 +558,10 @@ def _fast_rows(table: Any, n_samples: int, fields: Sequence[str], build: str,
     letters = np.array(list(_SNV_BASES), dtype=object)
     ref_obj, alt_obj = letters[_BASE_CODE[ref_snv]], letters[_BASE_CODE[alt_snv]]
 
-    # everything else on primary contigs, one record at a time
-    other = _other_records(np.flatnonzero(primary & ~snv), table, ucsc, pos, genotypes, filter_pass, reference, bases)
+    # everything else on primary contigs, one record at a time (their REFs checked here at once when possible)
+    other_rows = np.flatnonzero(primary & ~snv)
+    refs_checked = bases is not None and _check_long_refs(ucsc, pos, other_rows, ref_col, bases)
+    other = _other_records(other_rows, table, ucsc, pos, genotypes, filter_pass, reference, bases, refs_checked)
 
     out = []
     for i, (called, ploidy, a1, a2, gq, dp, ad) in enumerate(genotypes):
@@ -624,6 +636,45 @@ def _ad_values(ad: Any, rows: npt.NDArray[np.int64], allele: int) -> npt.NDArray
     return np.where(out < 0, -1, out).astype(np.int32)
 
 
+def _check_long_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], rows: npt.NDArray[np.int64],
+                     ref_col: Any, bases: _FastaBases) -> bool:
+    """:func:`genomed.ingest.normalise.check_ref` for every REF of ``rows`` at once; True when it could.
+
+    A REF that does not lie wholly inside one reference record is not checked (as the reader does);
+    a mismatch raises :class:`_UnsureError` (the reader then names it). REFs longer than 64 bases
+    are left to the per-record check (False).
+    """
+    import pyarrow as pa
+
+    if not len(rows):
+        return True
+    picked = ref_col.take(pa.array(rows)).combine_chunks()
+    if pa.types.is_large_string(picked.type):
+        return False
+    _validity, offsets_buffer, data_buffer = picked.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[picked.offset:picked.offset + len(picked) + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    if lengths.max(initial=0) > 64:
+        return False
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    chroms = ucsc[rows]
+    for chrom in dict.fromkeys(chroms.tolist()):
+        mine = np.flatnonzero(chroms == chrom)
+        start = pos[rows[mine]] - 1
+        first, last = bases.bases(str(chrom), start), bases.bases(str(chrom), start + lengths[mine] - 1)
+        covered = (first != 0) & (last != 0) & bases.same_record(str(chrom), start, start + lengths[mine] - 1)
+        for k in range(int(lengths[mine].max(initial=0))):
+            at = mine[covered & (lengths[mine] > k)]
+            if not len(at):
+                break
+            found = bases.bases(str(chrom), pos[rows[at]] - 1 + k)
+            given = data[offsets[at] + k]
+            given = np.where((given >= 97) & (given <= 122), given - 32, given)
+            if ((found != given) & (found != ord("N")) & (given != ord("N"))).any():
+                raise _UnsureError("REF mismatch")
+    return True
+
+
 def _check_snv_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], rows: npt.NDArray[np.int64],
                     ref: npt.NDArray[np.uint8], reference: ReferenceGenome, bases: _FastaBases | None) -> None:
     """Every SNV's REF against the reference (N there matches anything); a mismatch is the reader's to report."""
@@ -646,19 +697,21 @@ def _check_snv_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], r
 # Normalised form and key of the indels of the case being read (its members share most of them), keyed by
 # (chrom, pos, REF, ALT) as written. Cleared before each case; only used with a :class:`_FastaBases`.
 _NORMALISED: dict[tuple[str, int, str, str], tuple[int, str, str, int]] = {}
+_ALLELE_CODES: dict[tuple[str, str], int] = {}   # the allele part of the keys of short alleles, computed once
 
 
 def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np.object_],
                    pos: npt.NDArray[np.int64], genotypes: list[tuple[Any, ...]],
                    filter_pass: npt.NDArray[np.bool_], reference: ReferenceGenome | None,
-                   bases: _FastaBases | None) -> list[tuple[_MemberRows, npt.NDArray[np.int64]]]:
+                   bases: _FastaBases | None,
+                   refs_checked: bool = False) -> list[tuple[_MemberRows, npt.NDArray[np.int64]]]:
     """Indels, MNVs, multi-allelic and symbolic records: the reader's per-record rules (split, trim, left-align)."""
     import re
 
     from genomed.errors import ReferenceMismatchError, ReferenceSequenceError
     from genomed.ingest.decode import GVCF_SYMBOLIC
     from genomed.ingest.normalise import check_ref, normalise
-    from genomed.store.keys import variant_key
+    from genomed.store.keys import ALLELE_BITS, MAX_POSITION, POSITION_BITS, allele_code, contig_code
 
     allele_pattern = re.compile(r"^[ACGTNacgtn]+$")
     genome: ReferenceGenome | None = bases if bases is not None else reference
@@ -683,7 +736,7 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
                 raise _UnsureError("invalid ALT")
         if not kept:
             continue
-        if genome is not None and genome.has(chrom, p - 1, p - 1 + len(ref)):
+        if not refs_checked and genome is not None and genome.has(chrom, p - 1, p - 1 + len(ref)):
             try:
                 check_ref(chrom, p, ref, genome)
             except ReferenceMismatchError as exc:
@@ -700,8 +753,16 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
                     use = genome if genome is not None and genome.has(chrom, p - 1, p) else None
                     result = normalise(chrom, p, ref, alt, use)
                     n_pos, n_ref, n_alt = result.pos, result.ref, result.alt
+                allele = _ALLELE_CODES.get((n_ref, n_alt))
+                if allele is None:
+                    allele = allele_code(n_ref, n_alt)
+                    if len(n_ref) + len(n_alt) <= 6:
+                        _ALLELE_CODES[(n_ref, n_alt)] = allele
+                if not 1 <= n_pos <= MAX_POSITION:
+                    raise _UnsureError("position")
                 known = normalised[(chrom, p, ref, alt)] = (
-                    n_pos, n_ref, n_alt, variant_key(chrom, n_pos, n_ref, n_alt))
+                    n_pos, n_ref, n_alt, (contig_code(chrom) << (POSITION_BITS + ALLELE_BITS)) | (n_pos << ALLELE_BITS)
+                    | allele)
             n_pos, n_ref, n_alt, key = known
             for i in range(n_samples):
                 called, ploidy, a1, a2, gq, dp = columns[i]
