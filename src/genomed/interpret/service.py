@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -517,7 +518,10 @@ def _annotator(reference: ReferenceGenome | None, path: Path | None) -> Any:
     found = _ANNOTATORS.get(key)
     if found is None:
         _ANNOTATORS.clear()  # one reference per node: keep one annotator
-        found = _ANNOTATORS[key] = Annotator.from_mane(reference)
+        from genomed.interpret.case_data import mapped_reference
+
+        mapped = mapped_reference(reference) if reference is not None else None
+        found = _ANNOTATORS[key] = Annotator.from_mane(mapped)
     return found
 
 
@@ -868,7 +872,8 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
     fc = config.filters
     quality_rows = np.flatnonzero(quality_mask(calls, fc))
     annotations: list[VariantAnnotation | None] = [None] * len(calls)
-    batch = _annotator(genome, reference_path).annotate_many(calls.variant(r) for r in quality_rows.tolist())
+    batch = _annotator(genome, reference_path).annotate_many(calls.variants(quality_rows),
+                                                             workers=os.cpu_count() or 1)
     for row, annotation in zip(quality_rows.tolist(), batch, strict=True):
         annotations[row] = annotation
     kept_rows = [r for r in quality_rows.tolist() if consequence_passes(annotations[r], fc)]  # type: ignore[arg-type]
