@@ -149,8 +149,7 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
                build: str = "GRCh38", config: PrioritisationConfig | None = None,
                clinvar: Callable[[Variant], ClinVarAssertion | None] | None = None,
                panel_genes: Iterable[str] | None = None,
-               in_silico: Callable[[Variant], dict[str, float]] | None = None,
-               disease_modes: Callable[[str], Iterable[str]] | None = None) -> list[GeneCandidate]:
+               in_silico: Callable[[Variant], dict[str, float]] | None = None) -> list[GeneCandidate]:
     """Rank the case's genes (best first); ``annotations`` and ``max_af`` are aligned with ``calls`` rows.
 
     ``gene_modes`` gives a gene's known inheritance labels (AD, AR, XL, XLR, XLD, MT); a gene with
@@ -192,21 +191,12 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
         pheno = phenotype.get(gene)
         pheno_score = float(pheno.score) if pheno is not None else 0.0
         similarity = None if pheno is None else float(getattr(pheno, "adjusted_similarity", pheno.score))
-        # The phenotype matched one disease of the gene; when that disease's own modes are known and the
-        # genotype fits none of them, the match speaks for another disease than the one the variants fit.
-        matched_modes: frozenset[Mode] = frozenset()
-        disease_id = getattr(pheno, "disease_id", None)
-        if disease_modes is not None and disease_id:
-            matched_modes = modes_from_labels(disease_modes(str(disease_id)))
         best: tuple[float, float, InheritanceMatch] | None = None
         for match in gene_matches(calls, gene_rows, modes, build):
             if match.mode in DOMINANT_MODES and any(per_row[r].max_af > fc.max_af_dominant for r in match.rows):
                 continue
             score = float(np.mean([per_row[r].score for r in match.rows])) * match.certainty
-            fitted = similarity
-            if fitted is not None and matched_modes and match.mode not in matched_modes:
-                fitted -= config.combination.mode_mismatch_penalty
-            combined = config.combination.combine(fitted, score)
+            combined = config.combination.combine(similarity, score)
             if best is None or combined > best[0]:
                 best = (combined, score, match)
         if best is None:

@@ -94,7 +94,6 @@ class CombinationModel:
 
     variant_weight: float = 1.0
     no_phenotype: float = -1.0
-    mode_mismatch_penalty: float = 0.0
 
     def combine(self, phenotype: float | None, variant: float) -> float:
         """The rank score (higher ranks first)."""
