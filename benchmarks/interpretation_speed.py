@@ -131,8 +131,8 @@ class Pipeline:
 
     def __init__(self, reference: Path) -> None:
         from genomed.annotate.annotator import Annotator
+        from genomed.genome.mapped_fasta import mapped_reference
         from genomed.genome.reference import open_reference
-        from genomed.interpret.case_data import mapped_reference
         from genomed.interpret.hpo import gene_inheritance_modes
         from genomed.interpret.phenotype import PhenotypeScorer
 

@@ -175,7 +175,7 @@ def test_annotation_in_forked_workers_is_the_same(trio: tuple[Path, list[Member]
     """Sharing annotate_many with forked workers (safe with the memory-mapped reference) changes nothing."""
     from genomed.annotate import annotator as annotator_module
     from genomed.annotate.annotator import Annotator
-    from genomed.interpret.case_data import mapped_reference
+    from genomed.genome.mapped_fasta import mapped_reference
 
     sim, members = trio
     reference = open_reference(sim / "reference.fa", BUILD)
@@ -197,7 +197,7 @@ def test_annotation_in_forked_workers_is_the_same(trio: tuple[Path, list[Member]
 
 def test_mapped_reference_answers_as_the_reference(trio: tuple[Path, list[Member]]) -> None:
     """The memory-mapped FASTA gives pysam's answers: inside records, across their ends, between them."""
-    from genomed.interpret.case_data import mapped_reference
+    from genomed.genome.mapped_fasta import mapped_reference
 
     sim, _ = trio
     reference = open_reference(sim / "reference.fa", BUILD)

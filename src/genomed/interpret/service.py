@@ -518,7 +518,7 @@ def _annotator(reference: ReferenceGenome | None, path: Path | None) -> Any:
     found = _ANNOTATORS.get(key)
     if found is None:
         _ANNOTATORS.clear()  # one reference per node: keep one annotator
-        from genomed.interpret.case_data import mapped_reference
+        from genomed.genome.mapped_fasta import mapped_reference
 
         mapped = mapped_reference(reference) if reference is not None else None
         found = _ANNOTATORS[key] = Annotator.from_mane(mapped)
