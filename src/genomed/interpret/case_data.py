@@ -19,7 +19,7 @@ each, and the reader's per-record Python (plus a pysam call per REF check) reads
 records a second — minutes per case. So, once the reader has checked a file's header, ``bcftools
 query`` (pysam's, in a child process per file, all files at once) extracts the columns a case
 needs and Arrow parses them; biallelic SNVs — nine records in ten — are checked against the
-reference (read through a memory map of its FASTA, :func:`genomed.genome.mapped_fasta.mapped_reference`) and keyed in numpy;
+reference (read through a memory map of its FASTA: :mod:`genomed.genome.mapped_fasta`) and keyed in numpy;
 the other records go one by one through the reader's own rules and
 :func:`genomed.ingest.normalise.normalise`. The members are then joined on the 64-bit variant key
 with ``searchsorted``. Anything the fast path is not sure of (a REF that contradicts the reference,
