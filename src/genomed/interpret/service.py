@@ -831,15 +831,16 @@ def _look_for_secondary_findings(plan: _Plan, calls: CaseCalls, rows: Sequence[i
                                  ) -> tuple[GenePanel | None, list[SecondaryFinding], str]:
     """(the SF gene list used, or None when none were sought; the findings; the sentence for the report)."""
     if not plan.secondary_consent:
-        return None, [], "no secondary findings were sought: the patient did not consent to them"
+        return None, [], "No secondary findings were sought: the patient did not consent to them."
     if clinvar is None:
-        return None, [], "no secondary findings were sought: no ClinVar release was given"
+        return None, [], "No secondary findings were sought: no ClinVar release was given."
     panel = _sf_panel(library, warnings)
     if panel is None:
-        return None, [], "no secondary findings were sought: the ACMG secondary-findings gene list is missing"
+        return None, [], "No secondary findings were sought: the ACMG secondary-findings gene list is missing."
     findings = _secondary_findings(calls, rows, clinvar, panel, build)
-    return panel, findings, (f"secondary findings sought in the {len(panel.genes)} genes of {panel.label} (ClinVar "
-                             f"pathogenic or likely pathogenic, at least one review star): {len(findings)} found")
+    return panel, findings, (f"Secondary findings were sought in the {len(panel.genes)} genes of {panel.label} "
+                             f"(ClinVar pathogenic or likely pathogenic, at least one review star): "
+                             f"{len(findings)} found.")
 
 
 def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observed: Sequence[str] | None = None,
