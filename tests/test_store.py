@@ -9,13 +9,13 @@ consent exclusions and sub-cohorts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from genomed.errors import DuplicateError
+from genomed.errors import DuplicateError, InputError
 from genomed.ingest.chunks import MISSING, BatchSample, BlockChunk, RecordChunk
 from genomed.store.compact import compact
 from genomed.store.keys import variant_key
@@ -274,3 +274,55 @@ def test_partitions_flushed_early_give_the_same_answers(tmp_path: Path, rng: np.
     for i in range(len(cohort.chrom)):
         got = store.variant(cohort.chrom[i], int(cohort.pos[i]), cohort.ref[i], cohort.alt[i])
         assert (got.ac, got.an, got.n_hom_alt, got.n_hemi_alt) == cohort.oracle(i, everyone), i
+
+
+def test_carriers_agree_with_the_oracle_across_row_groups_and_batches(
+        tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tiny row groups make one variant's rows span several groups, of two files.
+    monkeypatch.setattr("genomed.store.writer.GENOTYPE_ROW_GROUP_ROWS", 7)
+    late = random_cohort(rng, n_samples=20, n_sites=60, first_id=500)
+    # The same sites again in a second batch of other samples, so most variants have rows in two files.
+    perm = rng.permutation(20)
+    early = replace(late, alt_count=late.alt_count[:, perm], ploidy=late.ploidy[:, perm], sample_ids=list(range(1, 21)),
+                    x_ploidy=[late.x_ploidy[k] for k in perm], y_ploidy=[late.y_ploidy[k] for k in perm])
+    ingest_vcf(tmp_path, late, "e" * 64)   # the higher sample ids come first on disk
+    ingest_vcf(tmp_path, early, "f" * 64)
+    store = VariantStore(tmp_path, BUILD)
+    excluded = {3, 7, 505}
+    spans_files = False
+    for cohort in (late, early):
+        for i in range(len(cohort.chrom)):
+            variant = (cohort.chrom[i], int(cohort.pos[i]), cohort.ref[i], cohort.alt[i])
+            expected = []
+            for other in (late, early):
+                same = [j for j in range(len(other.chrom)) if (other.chrom[j], int(other.pos[j]), other.ref[j],
+                                                               other.alt[j]) == variant]
+                for j in same:
+                    expected += [(other.sample_ids[k], int(other.alt_count[j, k]), int(other.ploidy[j, k]),
+                                  60, 30, 15, 15) for k in range(len(other.sample_ids))
+                                 if other.alt_count[j, k] > 0 and other.sample_ids[k] not in excluded]
+            expected.sort()
+            spans_files = spans_files or len({e[0] >= 500 for e in expected}) == 2
+            got = store.carriers(*variant, exclude=excluded)
+            assert got == expected, variant
+            assert list(got) == expected and len(got) == len(expected)
+            assert got.samples.tolist() == [e[0] for e in expected]
+            assert got.column("gq").tolist() == [60] * len(expected)
+            if expected:
+                assert got[0] == expected[0] and got[-1].sample == expected[-1][0]
+                assert got[1:3] == expected[1:3]
+    assert spans_files
+
+
+def test_carriers_are_read_only_columns_with_named_fields(tmp_path: Path, rng: np.random.Generator) -> None:
+    cohort = random_cohort(rng, n_samples=30, n_sites=40, first_id=1)
+    ingest_vcf(tmp_path, cohort, "g" * 64)
+    store = VariantStore(tmp_path, BUILD)
+    i = int(np.argmax((cohort.alt_count > 0).sum(axis=1)))
+    got = store.carriers(cohort.chrom[i], int(cohort.pos[i]), cohort.ref[i], cohort.alt[i])
+    assert len(got) > 1 and got[0]._fields[0] == "sample"
+    with pytest.raises(ValueError):
+        got.samples[0] = 99  # numpy's own error: the columns are read-only
+    with pytest.raises(InputError, match="no field 'genotype'"):
+        got.column("genotype")
+    assert store.carriers("chr1", 1, "A", "C") == [] and len(store.carriers("chr1", 1, "A", "C")) == 0

@@ -17,7 +17,7 @@ import pyarrow as pa
 from genomed.access.purpose import Purpose
 from genomed.catalog.consent_rules import Scope, samples_without_scope
 from genomed.context import NodeContext
-from genomed.store.query import AlleleCounts, Carrier
+from genomed.store.query import AlleleCounts, Carriers
 
 SCOPE_FOR_PURPOSE = {
     Purpose.CARE: Scope.DIAGNOSIS,
@@ -53,7 +53,7 @@ class ConsentedCohort:
     def variant(self, chrom: str, pos: int, ref: str, alt: str) -> AlleleCounts:
         return self.ctx.store.variant(chrom, pos, ref, alt, exclude=self.excluded())
 
-    def carriers(self, chrom: str, pos: int, ref: str, alt: str) -> list[Carrier]:
+    def carriers(self, chrom: str, pos: int, ref: str, alt: str) -> Carriers:
         return self.ctx.store.carriers(chrom, pos, ref, alt, exclude=self.excluded())
 
     def region(self, chrom: str, start: int, end: int) -> list[AlleleCounts]:
