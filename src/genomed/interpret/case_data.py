@@ -21,7 +21,8 @@ query`` (pysam's, in a child process per file, all files at once) extracts the c
 needs and Arrow parses them; biallelic SNVs — nine records in ten — are checked against the
 reference (read through a memory map of its FASTA: :mod:`genomed.genome.mapped_fasta`) and keyed in numpy;
 the other records go one by one through the reader's own rules and
-:func:`genomed.ingest.normalise.normalise`. The members are then joined on the 64-bit variant key
+:func:`genomed.ingest.normalise.normalise` — the files, in row ranges, decoded in forked workers, one per core.
+The members are then joined on the 64-bit variant key
 with ``searchsorted``. Anything the fast path is not sure of (a REF that contradicts the reference,
 a malformed allele or genotype, a non-integer FORMAT field, a gVCF) sends that file through the
 reader's streaming instead, which raises the error with its line number. The tests compare both
@@ -258,9 +259,12 @@ class _Extraction:
         except OSError:
             self.child = None
 
-    def table(self) -> Any | None:
-        """The extracted columns as an Arrow table, or None if the extraction failed."""
-        import contextlib
+    def table(self, keep: bool = False) -> Any | None:
+        """The extracted columns as an Arrow table, or None if the extraction failed.
+
+        The output file is deleted afterwards unless ``keep`` (forked workers each read their share;
+        :meth:`close` deletes it then).
+        """
 
         import pyarrow as pa
         from pyarrow import csv
@@ -288,14 +292,23 @@ class _Extraction:
             except (pa.ArrowInvalid, OSError):
                 return None
         finally:
-            self.close()
-            with contextlib.suppress(OSError):
-                self.out.unlink()
+            if not keep:
+                self.close()
+
+    def wait(self) -> None:
+        """Until the child process has finished (its output file is then complete)."""
+        if self.child is not None:
+            self.child.wait()
 
     def close(self) -> None:
+        """Stop the child if it still runs and delete its output."""
+        import contextlib
+
         if self.child is not None and self.child.poll() is None:
             self.child.kill()
             self.child.wait()
+        with contextlib.suppress(OSError):
+            self.out.unlink()
 
 
 class _UnsureError(Exception):
@@ -611,6 +624,87 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
     return out
 
 
+# A forked worker's view of the files being decoded (set by the parent only around the fork).
+_FORKED: tuple[dict[Path, _Extraction], str, ReferenceGenome | None, MappedFasta | None] | None = None
+
+
+def _decode(extraction: _Extraction, build: str, reference: ReferenceGenome | None,
+            bases: MappedFasta | None) -> list[_MemberRows] | None:
+    """One file's calls from its extraction, or None when the reader's streaming must read it."""
+    table = extraction.table()
+    if table is None:
+        return None
+    try:
+        return _fast_rows(table, len(extraction.samples), extraction.fields, build, reference, bases)
+    except _UnsureError:
+        return None
+
+
+def _decode_forked(job: tuple[str, int, int]) -> list[_MemberRows] | None:
+    """A forked worker's share of one file: its ``part``-th of ``parts`` row ranges (None: stream the file).
+
+    The columns come back pickled (numpy arrays, cheap); the worker keeps the file for its siblings.
+    """
+    if _FORKED is None:  # never: the parent sets it before forking
+        raise RuntimeError("no files to decode in this worker")
+    path, part, parts = job
+    extractions, build, reference, bases = _FORKED
+    extraction = extractions[Path(path)]
+    table = extraction.table(keep=True)
+    if table is None:
+        return None
+    bounds = np.linspace(0, table.num_rows, parts + 1).astype(np.int64).tolist()
+    table = table.slice(bounds[part], bounds[part + 1] - bounds[part])
+    try:
+        return _fast_rows(table, len(extraction.samples), extraction.fields, build, reference, bases)
+    except _UnsureError:
+        return None
+
+
+def _decode_files(extractions: Mapping[Path, _Extraction], build: str, reference: ReferenceGenome | None,
+                  bases: MappedFasta | None) -> dict[Path, list[_MemberRows] | None]:
+    """Every extracted file's calls (None: not decodable, stream it), decoded in parallel.
+
+    Why: decoding a genome file's output takes seconds of numpy and per-indel Python on one core;
+    files, and row ranges of a file, are independent (a record's calls depend on that record alone,
+    and row ranges joined in order keep the file's order), so forked workers (Linux), one per core,
+    decode each file in ``_PARTS`` row ranges — small pieces keep the cores evenly busy. Only when
+    that is safe: the reference is absent or a memory map (a pysam handle shares its file offset
+    across a fork), and every extraction has finished first (a forked copy cannot wait for its
+    parent's child process). If any range is not decodable, the whole file is streamed.
+    """
+    import multiprocessing
+    import os
+
+    paths = list(extractions)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    safe = reference is None or bases is not None
+    if len(paths) < 2 or cores < 2 or not safe or "fork" not in multiprocessing.get_all_start_methods():
+        return {path: _decode(extractions[path], build, reference, bases) for path in paths}
+    for extraction in extractions.values():
+        extraction.wait()
+    jobs = [(str(path), part, _PARTS) for path in paths for part in range(_PARTS)]
+    global _FORKED
+    _FORKED = (dict(extractions), build, reference, bases)
+    try:
+        with multiprocessing.get_context("fork").Pool(cores) as pool:
+            results = pool.map(_decode_forked, jobs, chunksize=1)
+    finally:
+        _FORKED = None
+    out: dict[Path, list[_MemberRows] | None] = {}
+    for index, path in enumerate(paths):
+        pieces = results[index * _PARTS:(index + 1) * _PARTS]
+        if any(piece is None for piece in pieces):
+            out[path] = None
+        else:
+            out[path] = [_MemberRows.concat([piece[i] for piece in pieces if piece is not None])
+                         for i in range(len(extractions[path].samples))]
+    return out
+
+
+_PARTS = 2  # row ranges per file decoded in parallel
+
+
 # ----------------------------------------------------------------------------- joining the members
 
 def _surrogate_keys(members: list[_MemberRows]) -> None:
@@ -714,22 +808,18 @@ def read_case_vcfs(members: Sequence[Member], files: Mapping[str, Path], *, buil
                                                     stream.header.format_types)
         bases = MappedFasta.of(reference) if extractions else None
         _NORMALISED.clear()
+        decoded = _decode_files(extractions, build, reference, bases)
         parts: list[list[_MemberRows]] = [[] for _ in members]
         for path, stream in streams.items():
             samples = by_file[path]
             done = False
             extraction = extractions.get(path)
-            table = extraction.table() if extraction is not None else None
-            if extraction is not None and table is not None:
-                try:
-                    rows = _fast_rows(table, len(extraction.samples), extraction.fields, build, reference, bases)
-                except _UnsureError:
-                    rows = []
-                else:
-                    for sample, sample_rows in zip(extraction.samples, rows, strict=True):
-                        parts[column[sample]].append(sample_rows)
-                    done = True
-                del table
+            rows = decoded.pop(path, None)
+            if extraction is not None and rows is not None:
+                for sample, sample_rows in zip(extraction.samples, rows, strict=True):
+                    parts[column[sample]].append(sample_rows)
+                done = True
+            del rows
             if not done:
                 index_of = {s.name: s.index for s in stream.samples}
                 column_of = {index_of[s]: column[s] for s in samples}
