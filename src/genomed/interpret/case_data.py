@@ -378,7 +378,7 @@ def _fast_rows(table: Any, n_samples: int, fields: Sequence[str], build: str,
     snv_rows = np.flatnonzero(snv)
     ref_snv, alt_snv = _first_bytes(ref_col, snv_rows), _first_bytes(alt_col, snv_rows)
     if reference is not None and len(snv_rows):
-        _check_snv_refs(ucsc, pos, snv_rows, ref_snv, reference, bases)
+        _check_snv_refs(ucsc, pos, snv_rows, ref_snv, reference, bases, chrom_index)
     snv_keys = (code_of[snv_rows] << (POSITION_BITS + ALLELE_BITS)) | (pos[snv_rows] << ALLELE_BITS) \
         | (_BASE_CODE[ref_snv] << 21) | (_BASE_CODE[alt_snv] << 19)
     letters = np.array(list(_SNV_BASES), dtype=object)
@@ -386,7 +386,7 @@ def _fast_rows(table: Any, n_samples: int, fields: Sequence[str], build: str,
 
     # everything else on primary contigs, one record at a time (their REFs checked here at once when possible)
     other_rows = np.flatnonzero(primary & ~snv)
-    refs_checked = bases is not None and _check_long_refs(ucsc, pos, other_rows, ref_col, bases)
+    refs_checked = bases is not None and _check_long_refs(ucsc, pos, other_rows, ref_col, bases, chrom_index)
     other = _other_records(other_rows, table, ucsc, pos, genotypes, filter_pass, reference, bases, refs_checked)
 
     out = []
@@ -462,8 +462,26 @@ def _ad_values(ad: Any, rows: npt.NDArray[np.int64], allele: int) -> npt.NDArray
     return np.where(out < 0, -1, out).astype(np.int32)
 
 
+def _chrom_groups(ucsc: npt.NDArray[np.object_], rows: npt.NDArray[np.int64],
+                  codes: npt.NDArray[np.int64] | None) -> list[tuple[str, npt.NDArray[np.intp]]]:
+    """Each chromosome of ``rows`` with the positions (in ``rows``, ascending) of its rows.
+
+    With ``codes`` (an integer per row, one chromosome each) grouped by sorting integers: comparing
+    a genome's object array once per chromosome costs a second.
+    """
+    if codes is None:
+        chroms = ucsc[rows]
+        return [(str(chrom), np.flatnonzero(chroms == chrom)) for chrom in dict.fromkeys(chroms.tolist())]
+    picked = codes[rows]
+    order = np.argsort(picked, kind="stable")
+    ordered = picked[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, np.intp)
+    ends = np.r_[starts[1:], len(ordered)].astype(np.intp)
+    return [(str(ucsc[rows[order[a]]]), order[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
 def _check_long_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], rows: npt.NDArray[np.int64],
-                     ref_col: Any, bases: MappedFasta) -> bool:
+                     ref_col: Any, bases: MappedFasta, codes: npt.NDArray[np.int64] | None = None) -> bool:
     """:func:`genomed.ingest.normalise.check_ref` for every REF of ``rows`` at once; True when it could.
 
     A REF that does not lie wholly inside one reference record is not checked (as the reader does);
@@ -483,9 +501,7 @@ def _check_long_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], 
     if lengths.max(initial=0) > 64:
         return False
     data = np.frombuffer(data_buffer, dtype=np.uint8)
-    chroms = ucsc[rows]
-    for chrom in dict.fromkeys(chroms.tolist()):
-        mine = np.flatnonzero(chroms == chrom)
+    for chrom, mine in _chrom_groups(ucsc, rows, codes):
         start = pos[rows[mine]] - 1
         first, last = bases.bases(str(chrom), start), bases.bases(str(chrom), start + lengths[mine] - 1)
         covered = (first != 0) & (last != 0) & bases.same_record(str(chrom), start, start + lengths[mine] - 1)
@@ -502,7 +518,8 @@ def _check_long_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], 
 
 
 def _check_snv_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], rows: npt.NDArray[np.int64],
-                    ref: npt.NDArray[np.uint8], reference: ReferenceGenome, bases: MappedFasta | None) -> None:
+                    ref: npt.NDArray[np.uint8], reference: ReferenceGenome, bases: MappedFasta | None,
+                    codes: npt.NDArray[np.int64] | None = None) -> None:
     """Every SNV's REF against the reference (N there matches anything); a mismatch is the reader's to report."""
     if bases is None:
         for j, row in enumerate(rows.tolist()):
@@ -512,9 +529,7 @@ def _check_snv_refs(ucsc: npt.NDArray[np.object_], pos: npt.NDArray[np.int64], r
                 if found not in (chr(ref[j]), "N"):
                     raise _UnsureError("REF mismatch")
         return
-    chroms = ucsc[rows]
-    for chrom in dict.fromkeys(chroms.tolist()):
-        mine = np.flatnonzero(chroms == chrom)
+    for chrom, mine in _chrom_groups(ucsc, rows, codes):
         known = bases.bases(str(chrom), pos[rows[mine]] - 1)
         if ((known != 0) & (known != ref[mine]) & (known != ord("N"))).any():
             raise _UnsureError("REF mismatch")
@@ -575,7 +590,10 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
             known = normalised.get((chrom, p, ref, alt))
             if known is None:
                 n_pos, n_ref, n_alt = p, ref, alt
-                if len(ref) != 1 or len(alt) != 1:
+                # An anchored indel whose last bases differ is already trimmed and cannot shift left:
+                # normalise would return it unchanged (most indels are written so), so skip it.
+                if (len(ref) != 1 or len(alt) != 1) and not (
+                        (len(ref) == 1 or len(alt) == 1) and ref[0] == alt[0] and ref[-1] != alt[-1]):
                     use = genome if genome is not None and genome.has(chrom, p - 1, p) else None
                     result = normalise(chrom, p, ref, alt, use)
                     n_pos, n_ref, n_alt = result.pos, result.ref, result.alt
