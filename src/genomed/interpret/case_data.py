@@ -555,6 +555,15 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
     from genomed.store.keys import ALLELE_BITS, MAX_POSITION, POSITION_BITS, allele_code, contig_code
 
     allele_pattern = re.compile(r"^[ACGTNacgtn]+$")
+    shifted: dict[str, int] = {}
+
+    def contig_shifted(chrom: str) -> int:
+        """The contig's part of a key (computed once per contig, not per record)."""
+        found = shifted.get(chrom)
+        if found is None:
+            found = shifted[chrom] = contig_code(chrom) << (POSITION_BITS + ALLELE_BITS)
+        return found
+
     genome: ReferenceGenome | None = bases if bases is not None else reference
     normalised = _NORMALISED if genome is not None and genome is bases else {}
     n_samples = len(genotypes)
@@ -605,7 +614,7 @@ def _other_records(rows: npt.NDArray[np.int64], table: Any, ucsc: npt.NDArray[np
                 if not 1 <= n_pos <= MAX_POSITION:
                     raise _UnsureError("position")
                 known = normalised[(chrom, p, ref, alt)] = (
-                    n_pos, n_ref, n_alt, (contig_code(chrom) << (POSITION_BITS + ALLELE_BITS)) | (n_pos << ALLELE_BITS)
+                    n_pos, n_ref, n_alt, contig_shifted(chrom) | (n_pos << ALLELE_BITS)
                     | allele)
             n_pos, n_ref, n_alt, key = known
             for i in range(n_samples):
