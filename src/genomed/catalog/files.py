@@ -7,9 +7,10 @@ be written the encrypted file is discarded, so the two never disagree.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
@@ -218,3 +219,20 @@ def list_files(ctx: NodeContext, actor: str, sample_label: str | None = None) ->
         for f in files:
             _ = f.sample.label if f.sample else None
     return files
+
+
+@contextlib.contextmanager
+def staged_plaintext(ctx: NodeContext, *, vault_id: str, sha256: str, size: int, original_name: str,
+                     job: str) -> Iterator[Path]:
+    """A stored VCF decrypted into the node's private staging folder for htslib, deleted afterwards whatever happens.
+
+    Ingestion and interpretation both read files this way; ``job`` names the temporary file so an
+    operator can tell whose it is. The plaintext digest and size are checked while decrypting.
+    """
+    suffix = ".vcf.gz" if original_name.endswith((".gz", ".bgz")) else ".vcf"
+    path = ctx.config.staging_dir / f"{job}-{vault_id}{suffix}"
+    try:
+        ctx.vault.read_to_path(vault_id, sha256, size, path)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

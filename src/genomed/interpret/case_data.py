@@ -47,6 +47,7 @@ from genomed.genome.reference import ReferenceGenome
 from genomed.ingest.chunks import MISSING, RecordChunk
 
 NOT_CALLED, REF, HET, HOM = -1, 0, 1, 2
+GENOTYPE_WORDS = {NOT_CALLED: "not called", REF: "reference", HET: "heterozygous", HOM: "homozygous"}
 
 Role = Literal["proband", "father", "mother", "sibling", "relative"]
 Sex = Literal["male", "female", "unknown"]
@@ -100,6 +101,16 @@ class CaseCalls:
         chrom, ref, alt = self.chrom, self.ref, self.alt
         return [Variant(chrom[r], p, ref[r], alt[r])
                 for r, p in zip(picked.tolist(), self.pos[picked].tolist(), strict=True)]
+
+    def zygosity(self, row: int, column: int = 0, build: str = "GRCh38") -> str:
+        """A member's genotype in words; an alternate call on chrX outside the PARs in a male is hemizygous."""
+        from genomed.genome.builds import in_par
+
+        code = int(self.genotype[row, column])
+        if code == HOM and self.chrom[row] in ("chrX", "X") and self.members[column].sex == "male" and \
+                not in_par(build, self.chrom[row], int(self.pos[row])):
+            return "hemizygous"
+        return GENOTYPE_WORDS.get(code, "not called")
 
     def member_index(self, role: Role) -> int | None:
         """Column of the first member with this role, or None."""

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from genomed.annotate.model import ClinVarAssertion, Variant, VariantAnnotation
-from genomed.interpret.case_data import HET, HOM, CaseCalls
+from genomed.interpret.case_data import CaseCalls
 from genomed.interpret.filters import FilterConfig, consequence_passes, quality_mask
 from genomed.interpret.inheritance import InheritanceMatch, Mode, gene_matches
 from genomed.interpret.scoring import CombinationModel, pathogenicity, rarity
@@ -106,17 +106,6 @@ class GeneCandidate:
     evidence: tuple[str, ...]
 
 
-def _zygosity(calls: CaseCalls, row: int, build: str) -> str:
-    from genomed.genome.builds import in_par
-
-    code = int(calls.genotype[row, 0])
-    if code == HET:
-        return "heterozygous"
-    haploid = calls.chrom[row] in ("chrX", "X") and calls.proband.sex == "male" and \
-        not in_par(build, calls.chrom[row], int(calls.pos[row]))
-    return "hemizygous" if haploid else ("homozygous" if code == HOM else "not called")
-
-
 def _effect_on(annotation: VariantAnnotation, gene: str) -> tuple[str | None, str | None]:
     effects = [e for e in annotation.effects if e.gene_symbol == gene]
     if not effects:
@@ -186,7 +175,7 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
             path, term = pathogenicity(annotation, gene, clinvar_cache[row], scores)
             hgvs_c, hgvs_p = _effect_on(annotation, gene)
             af = float(max_af[row])
-            per_row[row] = CandidateVariant(annotation.variant, _zygosity(calls, row, build), term, hgvs_c, hgvs_p,
+            per_row[row] = CandidateVariant(annotation.variant, calls.zygosity(row, 0, build), term, hgvs_c, hgvs_p,
                                             af, path, path * rarity(af), clinvar_cache[row], annotation)
         pheno = phenotype.get(gene)
         pheno_score = float(pheno.score) if pheno is not None else 0.0

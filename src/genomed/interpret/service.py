@@ -40,7 +40,7 @@ import logging
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +60,7 @@ from genomed.annotate.population import CohortFrequencies, FrequencySource
 from genomed.annotate.releases import KnowledgeRelease, ReleaseSet, file_sha256, make_release
 from genomed.catalog.cases import CaseState, case_by_reference
 from genomed.catalog.consent_rules import Scope, active_scopes, require_consent
-from genomed.catalog.files import FileKind
+from genomed.catalog.files import FileKind, staged_plaintext
 from genomed.catalog.guard import authorize
 from genomed.catalog.models import (
     Analysis,
@@ -88,7 +88,7 @@ from genomed.interpret.acmg.evidence import INHERITANCE_MODES
 from genomed.interpret.acmg.protein import ProteinChange
 from genomed.interpret.acmg.result import CriterionResult
 from genomed.interpret.acmg.strength import Direction, Strength
-from genomed.interpret.case_data import HET, HOM, NOT_CALLED, REF, CaseCalls, Member, Role, read_case_vcfs
+from genomed.interpret.case_data import REF, CaseCalls, Member, Role, read_case_vcfs
 from genomed.interpret.filters import consequence_passes, quality_mask
 from genomed.interpret.panels import ACMG_SF_PANEL_ID, GenePanel, Inheritance, PanelLibrary, load_acmg_sf
 from genomed.interpret.prioritise import CandidateVariant, GeneCandidate, PrioritisationConfig, prioritise
@@ -106,7 +106,6 @@ _CLASS_ORDER = {AcmgClass.PATHOGENIC.value: 0, AcmgClass.LIKELY_PATHOGENIC.value
 _ACMG_MODES: dict[str, tuple[str, ...]] = {"SD": ("AD", "AR"), "PAD": ("AD",), "PAR": ("AR",)}
 _LOF_PROTEIN = re.compile(r"(?:Ter|\*)\)?$|fs")
 _CANONICAL_SPLICE = re.compile(r"c\.[-*]?\d+[+-][12](?!\d)")
-_GENOTYPE_WORDS = {NOT_CALLED: "not called", REF: "reference", HET: "heterozygous", HOM: "homozygous"}
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -434,16 +433,9 @@ def _plan(ctx: NodeContext, actor: str, *, case_reference: str, observed: Sequen
 
 # ---------------------------------------------------------------------------------------- the files
 
-@contextlib.contextmanager
-def _plaintext(ctx: NodeContext, stored: _FileRef) -> Iterator[Path]:
-    """The decrypted file in the node's staging folder, deleted afterwards whatever happens."""
-    suffix = ".vcf.gz" if stored.original_name.endswith((".gz", ".bgz")) else ".vcf"
-    path = ctx.config.staging_dir / f"interpret-{stored.vault_id}{suffix}"
-    try:
-        ctx.vault.read_to_path(stored.vault_id, stored.sha256, stored.size, path)
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+def _plaintext(ctx: NodeContext, stored: _FileRef) -> contextlib.AbstractContextManager[Path]:
+    return staged_plaintext(ctx, vault_id=stored.vault_id, sha256=stored.sha256, size=stored.size,
+                            original_name=stored.original_name, job="interpret")
 
 
 def _choose_columns(people: list[_Person], files: list[_FileRef], columns: Mapping[str, list[str]],
@@ -641,16 +633,6 @@ def _acmg_modes(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _zygosity(calls: CaseCalls, row: int, column: int, build: str) -> str:
-    from genomed.genome.builds import in_par
-
-    code = int(calls.genotype[row, column])
-    if code == HOM and calls.chrom[row] in ("chrX", "X") and calls.members[column].sex == "male" and \
-            not in_par(build, calls.chrom[row], int(calls.pos[row])):
-        return "hemizygous"
-    return _GENOTYPE_WORDS.get(code, "not called")
-
-
 def _criterion_json(result: CriterionResult) -> dict[str, Any]:
     return {"code": result.code, "label": result.label, "applied": result.applied, "strength": result.strength.value,
             "direction": result.direction.value, "reason": result.reason, "curator": result.curator,
@@ -741,7 +723,7 @@ def _candidate_details(cx: _Context, candidate: GeneCandidate) -> tuple[dict[str
             "alt": cv.variant.alt, "gene": candidate.gene,
             "transcript": effect.transcript_id if effect is not None else None,
             "hgvs_c": cv.hgvs_c, "hgvs_p": cv.hgvs_p, "consequence": cv.consequence, "zygosity": cv.zygosity,
-            "genotypes": {f"{m.role} {m.sample}": _zygosity(calls, row, col, cx.build)
+            "genotypes": {f"{m.role} {m.sample}": calls.zygosity(row, col, cx.build)
                           for col, m in enumerate(calls.members)},
             "gq": int(calls.gq[row, 0]), "dp": int(calls.dp[row, 0]),
             "de_novo": bool(result.criterion("PS2").applied or result.criterion("PM6").applied
@@ -780,7 +762,7 @@ def _secondary_findings(calls: CaseCalls, rows: Sequence[int], clinvar: ClinVar,
     findings = []
     for gene, found in sorted(hits.items()):
         entry = panel.gene(gene)
-        zygosities = [_zygosity(calls, row, 0, build) for row, _ in found]
+        zygosities = [calls.zygosity(row, 0, build) for row, _ in found]
         if entry is not None and entry.inheritance is Inheritance.BIALLELIC and len(found) < 2 and \
                 zygosities[0] != "homozygous":
             continue  # one heterozygous variant in a recessive SF gene: a carrier, not reported

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from genomed.access.purpose import Purpose
 from genomed.access.roles import Permission
 from genomed.catalog.cases import CaseState
 from genomed.catalog.consent_rules import Scope, require_consent
-from genomed.catalog.files import FileKind, file_by_vault_id
+from genomed.catalog.files import FileKind, file_by_vault_id, staged_plaintext
 from genomed.catalog.guard import authorize
 from genomed.catalog.models import Analysis, FamilyMember, Prescription, QCResult, Sample, StoredFile
 from genomed.catalog.prescriptions import advance_and_audit
@@ -69,16 +68,9 @@ class IngestOutcome:
         return [s for q in self.qc for s in q.samples]
 
 
-@contextlib.contextmanager
-def _plaintext(ctx: NodeContext, stored: StoredFile) -> Iterator[Path]:
-    """The decrypted file in the node's staging folder, deleted afterwards whatever happens."""
-    suffix = ".vcf.gz" if stored.original_name.endswith((".gz", ".bgz")) else ".vcf"
-    path = ctx.config.staging_dir / f"ingest-{stored.vault_id}{suffix}"
-    try:
-        ctx.vault.read_to_path(stored.vault_id, stored.plaintext_sha256, stored.plaintext_size, path)
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+def _plaintext(ctx: NodeContext, stored: StoredFile) -> contextlib.AbstractContextManager[Path]:
+    return staged_plaintext(ctx, vault_id=stored.vault_id, sha256=stored.plaintext_sha256,
+                            size=stored.plaintext_size, original_name=stored.original_name, job="ingest")
 
 
 def _samples_by_label(session: Session, labels: list[str], path_name: str) -> dict[str, Sample]:

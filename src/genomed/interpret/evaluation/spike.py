@@ -14,14 +14,12 @@ import re
 from collections.abc import Iterable
 from itertools import product
 
-from genomed.annotate.genetic_code import CODON_TABLE, reverse_complement
+from genomed.annotate.genetic_code import CODON_TABLE, THREE_LETTER, reverse_complement
 from genomed.annotate.mane import Transcript
 from genomed.annotate.model import Variant
 from genomed.genome.reference import ReferenceGenome
 
-_AA3 = {"Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
-        "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S",
-        "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*", "Sec": "U"}
+_AA3 = {name: one for one, name in THREE_LETTER.items()}  # "Arg" -> "R", "Ter" -> "*"
 _SUBSTITUTION = re.compile(r"p\.\(?(?P<ref>[A-Z][a-z]{2})(?P<pos>\d+)(?P<alt>[A-Z][a-z]{2}|\*|=)\)?$")
 
 
