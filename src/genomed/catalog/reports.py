@@ -73,7 +73,7 @@ def sign_report(ctx: NodeContext, actor: str, *, case_reference: str, seal: Seal
         signed_at = utcnow()
         if seal is not None:
             seal(report, user, signed_at)  # while still a draft: it may store files and flush
-        else:
+        if report.content_sha256 is None:  # no seal, or a conclusion-only report: digest its words
             report.content_sha256 = hashlib.sha256(
                 f"{case.reference}|{report.version}|{report.conclusion}".encode()).hexdigest()
         report.status, report.signed_by, report.signed_at = "signed", user.id, signed_at

@@ -12,7 +12,6 @@ correction is a new version that supersedes it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import replace
@@ -194,9 +193,7 @@ def sign_clinical_report(ctx: NodeContext, actor: str, *, case_reference: str) -
     """Sign the draft: seal its content (signer, time, SHA-256) and store the rendered report in the vault."""
 
     def seal(report: Report, signer: User, signed_at: dt.datetime) -> None:
-        if report.content is None:  # a conclusion-only report (no genomed interpretation): digest its words
-            report.content_sha256 = hashlib.sha256(
-                f"{case_reference}|{report.version}|{report.conclusion}".encode()).hexdigest()
+        if report.content is None:  # a conclusion-only report: the catalog digests its words
             return
         content = replace(ReportContent.from_dict(report.content), status=ReportStatus.SIGNED, signed_by=_name(signer),
                           signed_at=signed_at)
