@@ -106,3 +106,15 @@ class UnknownSampleError(InputError):
 
 class ReferenceMismatchError(InputError):
     """A record whose REF allele disagrees with the reference genome at its position."""
+
+
+class BudgetExhaustedError(GenomedError):
+    """A requester has spent its query budget for the period (the privacy guard's bound on inference)."""
+
+    exit_code = 14
+
+
+class PeerError(GenomedError):
+    """A federation peer or matchmaking partner that cannot be reached, or that answered wrongly."""
+
+    exit_code = 15

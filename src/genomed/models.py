@@ -18,21 +18,26 @@ from genomed.catalog.models import (
     StoredFile,
     User,
 )
+from genomed.share.models import AccessRequest, BeaconDocument, MatchCase, PrivacyBudget
 
 __all__ = [
+    "AccessRequest",
     "Analysis",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
+    "BeaconDocument",
     "CaseEvent",
     "Consent",
     "ConsentScope",
     "Family",
     "FamilyMember",
     "Indication",
+    "MatchCase",
     "NodeSetting",
     "Patient",
     "Prescription",
+    "PrivacyBudget",
     "QCResult",
     "Report",
     "Sample",

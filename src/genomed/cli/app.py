@@ -17,6 +17,7 @@ import genomed.cli.file_cmd as file_cmd
 import genomed.cli.ingest_cmd as ingest_cmd
 import genomed.cli.people_cmd as people_cmd
 import genomed.cli.reanalysis_cmd as reanalysis_cmd
+import genomed.cli.serve_cmd as serve_cmd
 import genomed.cli.simulate_cmd as simulate_cmd
 import genomed.cli.variant_cmd as variant_cmd
 from genomed import __version__
@@ -97,5 +98,6 @@ app.add_typer(variant_cmd.stores, name="store")
 app.add_typer(evaluate_cmd.evaluate, name="evaluate")
 app.add_typer(annotate_cmd.annotate, name="annotate")
 app.command(name="reanalyse")(reanalysis_cmd.reanalyse)
+app.command(name="serve")(serve_cmd.serve)
 app.command(name="demo")(demo_cmd.demo)
 app.command(name="ingest")(ingest_cmd.ingest)

@@ -1,0 +1,56 @@
+"""What every sharing endpoint shares: the opened node, its sharing settings, the guard and the verifier.
+
+One :class:`SharingNode` lives for as long as ``genomed serve`` runs. Endpoints resolve the
+requester through it (passport → tier), charge budgets and audit each answer through it, so that
+no endpoint can forget either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from genomed.access.purpose import Purpose
+from genomed.audit.trail import DetailValue
+from genomed.context import NodeContext
+from genomed.share.guard import PrivacyGuard
+from genomed.share.identity import Requester
+from genomed.share.passports import PassportVerifier
+from genomed.share.settings import SharingSettings, load_sharing
+
+AUDIT_ACTOR_LENGTH = 64
+
+
+@dataclass
+class SharingNode:
+    ctx: NodeContext
+    settings: SharingSettings
+    guard: PrivacyGuard
+    passports: PassportVerifier
+    # Per-module state (document indexes, peer clients, ...) keyed by the owning module's name.
+    extensions: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, ctx: NodeContext, settings: SharingSettings | None = None) -> SharingNode:
+        """The sharing side of an opened node, with ``HOME/sharing.toml`` unless settings are given."""
+        chosen = settings if settings is not None else load_sharing(ctx.config.home)
+        return cls(ctx=ctx, settings=chosen, guard=PrivacyGuard(chosen.guard),
+                   passports=PassportVerifier.from_brokers(chosen.brokers))
+
+    def requester(self, authorization: str | None, address: str) -> Requester:
+        return self.passports.resolve(authorization, address)
+
+    def audit(self, session: Session, requester: Requester, *, action: str, object_type: str, object_id: str,
+              outcome: str = "ok", details: Mapping[str, DetailValue] | None = None) -> None:
+        """Audit one answer in ``session``: who asked (full identity in the details), what, and the result."""
+        merged: dict[str, DetailValue] = {"requester": requester.identity, "tier": requester.tier.beacon_name}
+        if requester.country:
+            merged["country"] = requester.country
+        if requester.visa_ids:
+            merged["visas"] = ",".join(requester.visa_ids)
+        merged.update(details or {})
+        self.ctx.audit.record(session, actor=requester.identity[:AUDIT_ACTOR_LENGTH], action=action,
+                              object_type=object_type, object_id=object_id[:128], purpose=Purpose.SHARING,
+                              outcome=outcome, details=merged)

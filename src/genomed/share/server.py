@@ -1,0 +1,21 @@
+"""The node's HTTP face: one FastAPI application for Beacon v2, federation, matching and access.
+
+``genomed serve --home DIR --port N`` runs :func:`create_app` under uvicorn. Each sharing module
+contributes its own router; this module only assembles them around one :class:`SharingNode`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from genomed import __version__
+from genomed.share.node import SharingNode
+
+
+def create_app(node: SharingNode) -> FastAPI:
+    """The node's application. Routers are added here, one line per sharing module."""
+    app = FastAPI(title=f"genomed node {node.ctx.config.node_name}", version=__version__,
+                  description="GA4GH Beacon v2, federation, Matchmaker Exchange and access requests of a genomed node.")
+    app.state.sharing = node
+    # --- routers (one per module; keep this list sorted) ---
+    return app
