@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from genomed.access.purpose import Purpose
 from genomed.audit.trail import DetailValue
@@ -39,8 +40,13 @@ class SharingNode:
         return cls(ctx=ctx, settings=chosen, guard=PrivacyGuard(chosen.guard),
                    passports=PassportVerifier.from_brokers(chosen.brokers))
 
-    def requester(self, authorization: str | None, address: str) -> Requester:
-        return self.passports.resolve(authorization, address)
+    async def requester(self, request: Request) -> Requester:
+        """Who sent ``request``: a passport's holder, else an anonymous address (never an error).
+
+        Async because a signed inter-node request is verified over its body, which is read here.
+        """
+        address = request.client.host if request.client is not None else "unknown"
+        return self.passports.resolve(request.headers.get("authorization"), address)
 
     def audit(self, session: Session, requester: Requester, *, action: str, object_type: str, object_id: str,
               outcome: str = "ok", details: Mapping[str, DetailValue] | None = None) -> None:
