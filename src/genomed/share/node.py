@@ -16,8 +16,10 @@ from starlette.requests import Request
 from genomed.access.purpose import Purpose
 from genomed.audit.trail import DetailValue
 from genomed.context import NodeContext
+from genomed.share.federation.signing import HEADER_SIGNATURE, RequestVerifier
 from genomed.share.guard import PrivacyGuard
-from genomed.share.identity import Requester
+from genomed.share.identity import Requester, Tier
+from genomed.share.access_requests import node_verifier
 from genomed.share.passports import PassportVerifier
 from genomed.share.settings import SharingSettings, load_sharing
 
@@ -32,19 +34,31 @@ class SharingNode:
     passports: PassportVerifier
     # Per-module state (document indexes, peer clients, ...) keyed by the owning module's name.
     extensions: dict[str, object] = field(default_factory=dict)
+    # Verifies requests signed by federation peers; ``None``: no peer is trusted.
+    peer_signatures: RequestVerifier | None = None
 
     @classmethod
     def open(cls, ctx: NodeContext, settings: SharingSettings | None = None) -> SharingNode:
         """The sharing side of an opened node, with ``HOME/sharing.toml`` unless settings are given."""
         chosen = settings if settings is not None else load_sharing(ctx.config.home)
         return cls(ctx=ctx, settings=chosen, guard=PrivacyGuard(chosen.guard),
-                   passports=PassportVerifier.from_brokers(chosen.brokers))
+                   passports=node_verifier(ctx, chosen),
+                   peer_signatures=RequestVerifier(ctx.keys.signing_key_id, chosen.peers))
 
     async def requester(self, request: Request) -> Requester:
-        """Who sent ``request``: a passport's holder, else an anonymous address (never an error).
+        """Who sent ``request``: a signing peer node, else a passport's holder, else an anonymous address.
 
-        Async because a signed inter-node request is verified over its body, which is read here.
+        Never an error. Async because a signed inter-node request is verified over its body, which is
+        read here (Starlette keeps it for the endpoint). A verified peer is a registered requester
+        named ``node:<peer name>``, from the peer's country; a signature that does not verify is
+        ignored, so the request is judged on its passport, if any, else as public.
         """
+        if self.peer_signatures is not None and HEADER_SIGNATURE in request.headers:
+            peer = self.peer_signatures.verify(method=request.method, path=request.url.path,
+                                               query=request.url.query, body=await request.body(),
+                                               headers=request.headers)
+            if peer is not None:
+                return Requester(identity=f"node:{peer.name}", tier=Tier.REGISTERED, country=peer.country)
         address = request.client.host if request.client is not None else "unknown"
         return self.passports.resolve(request.headers.get("authorization"), address)
 
