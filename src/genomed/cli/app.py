@@ -13,6 +13,7 @@ import genomed.cli.case_cmd as case_cmd
 import genomed.cli.data_cmd as data_cmd
 import genomed.cli.demo_cmd as demo_cmd
 import genomed.cli.evaluate_cmd as evaluate_cmd
+import genomed.cli.federation_cmd as federation_cmd
 import genomed.cli.file_cmd as file_cmd
 import genomed.cli.ingest_cmd as ingest_cmd
 import genomed.cli.people_cmd as people_cmd
@@ -97,6 +98,7 @@ app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")
 app.add_typer(evaluate_cmd.evaluate, name="evaluate")
 app.add_typer(annotate_cmd.annotate, name="annotate")
+app.add_typer(federation_cmd.federation, name="federation")
 app.command(name="reanalyse")(reanalysis_cmd.reanalyse)
 app.command(name="serve")(serve_cmd.serve)
 app.command(name="demo")(demo_cmd.demo)
