@@ -4,8 +4,9 @@ Roles follow the people of a genomic medicine programme: a *prescriber* (clinica
 oncologist) includes patients, records consent and prescribes; a *biologist* (clinical laboratory
 scientist) registers samples, interprets, curates variant classifications and signs reports; a
 *bioinformatician* runs pipelines (interpretation included) and handles sequencing files; a *data
-steward* governs consent, audit and sharing; a *researcher* sees only what research consent and
-access grants allow (aggregate data, in later modules); an *admin* runs the node (users, reference
+steward* governs consent, audit and sharing (and decides researchers' access requests); a *researcher*
+sees only what research consent and access grants allow, and may request controlled access to a
+dataset (a steward decides; nobody decides their own request); an *admin* runs the node (users, reference
 catalogues, audit checkpoints) but reads no patient data.
 
 Least privilege: no role has every permission, and an admin cannot read genomes.
@@ -51,6 +52,8 @@ class Permission(StrEnum):
     VERIFY_AUDIT = "verify_audit"
     CHECKPOINT_AUDIT = "checkpoint_audit"
     QUERY_AGGREGATE = "query_aggregate"
+    REQUEST_ACCESS = "request_access"    # ask for controlled access to a dataset; hold a passport of this node
+    DECIDE_ACCESS = "decide_access"      # approve, reject or revoke researchers' access requests
 
 
 P = Permission
@@ -70,9 +73,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.DATA_STEWARD: frozenset({
         P.VIEW_INDICATIONS, P.VIEW_PATIENT, P.WITHDRAW_CONSENT, P.VIEW_CASE, P.CANCEL_CASE, P.SHARE_FILE,
-        P.VIEW_AUDIT, P.VERIFY_AUDIT, P.QUERY_AGGREGATE,
+        P.VIEW_AUDIT, P.VERIFY_AUDIT, P.QUERY_AGGREGATE, P.DECIDE_ACCESS,
     }),
-    Role.RESEARCHER: frozenset({P.VIEW_INDICATIONS, P.QUERY_AGGREGATE}),
+    Role.RESEARCHER: frozenset({P.VIEW_INDICATIONS, P.QUERY_AGGREGATE, P.REQUEST_ACCESS}),
     Role.ADMIN: frozenset({
         P.MANAGE_USERS, P.MANAGE_INDICATIONS, P.VIEW_INDICATIONS, P.VIEW_AUDIT, P.VERIFY_AUDIT,
         P.CHECKPOINT_AUDIT,

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from genomed.access.purpose import Purpose
 from genomed.audit.trail import DetailValue
 from genomed.context import NodeContext
+from genomed.share.access_requests import node_verifier
 from genomed.share.federation.signing import HEADER_SIGNATURE, RequestVerifier
 from genomed.share.guard import PrivacyGuard
 from genomed.share.identity import Requester, Tier
-from genomed.share.access_requests import node_verifier
 from genomed.share.passports import PassportVerifier
 from genomed.share.settings import SharingSettings, load_sharing
 

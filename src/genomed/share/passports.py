@@ -4,20 +4,36 @@ A Passport is a JWT signed by a broker; its ``ga4gh_passport_v1`` claim lists vi
 signed by a visa issuer (a broker, a data access committee, or this node itself when it approved a
 researcher's access request). We accept a token only when:
 
-* its header names a real signature algorithm (``alg=none`` and HMAC algorithms are refused: an
-  HMAC "signature" with a public key as secret is the classic JWT forgery);
-* its issuer is one of the trusted brokers of ``sharing.toml`` and the signature verifies with
-  that broker's key;
-* it has not expired (``exp`` is required) and is already valid (``iat``/``nbf``), with a small leeway.
+* its header names a real signature algorithm for the issuer's key type (``alg=none`` and HMAC
+  algorithms are refused: an HMAC "signature" with a public key as secret is the classic JWT forgery);
+* its issuer is one of the trusted brokers of ``sharing.toml`` (or this node) and the signature
+  verifies with that issuer's key;
+* it has not expired (``exp`` is required), is already valid (``iat``/``nbf``, with a small leeway)
+  and names a subject;
+* when it carries an audience (``aud``), this node is in it (GA4GH AAI: a token meant for someone
+  else must not be replayed here);
+* it is what it claims to be: a passport has a ``ga4gh_passport_v1`` list and no visa body, a visa
+  has a ``ga4gh_visa_v1`` object and no passport list, so a visa cannot be presented as a passport.
 
-A valid passport makes the requester *registered*. Each valid ``ControlledAccessGrants`` visa whose
-subject is the passport's subject adds a controlled grant for the dataset it names (the last path
-segment of the visa ``value``). Anything invalid falls back, silently, to fewer rights.
+A valid passport makes the requester *registered*. A valid ``ControlledAccessGrants`` visa adds a
+controlled grant when, in addition:
+
+* its subject is the passport's subject;
+* it names a dataset *of this node*: the value is ``<this node's public URL>/datasets/<id>``. A
+  grant for another node's dataset that happens to share the id is not a grant here;
+* it carries no ``conditions`` (GA4GH: a clearinghouse that does not evaluate conditions must not
+  honour a visa that has them);
+* if this node issued it, it sits in a passport this node issued (our visas name our local users,
+  whose names mean nothing in another broker's namespace) and ``visa_is_live`` confirms the access
+  request behind it is still approved, unrevoked and unexpired, so revocation is immediate.
+
+Anything invalid falls back, silently, to fewer rights; nothing here raises on a bad token.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,8 +54,15 @@ PASSPORT_CLAIM = "ga4gh_passport_v1"
 VISA_CLAIM = "ga4gh_visa_v1"
 CONTROLLED_ACCESS = "ControlledAccessGrants"
 LEEWAY_SECONDS = 30
+# Bounds on what one request can make us verify: a token is a few kB, a passport a few dozen visas.
+MAX_TOKEN_CHARS = 64_000
+MAX_VISAS = 100
+DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 VerifyKey = Ed25519PublicKey | RSAPublicKey | EllipticCurvePublicKey
+# (visa id, visa subject, dataset id) -> is the access request behind this node's own visa still live?
+VisaLiveness = Callable[[str, str, str], bool]
 
 
 def algorithms_for(key: VerifyKey) -> list[str]:
@@ -63,36 +86,98 @@ def load_verify_key(pem: str, issuer: str) -> VerifyKey:
 
 @dataclass(frozen=True)
 class Issuer:
+    """A passport broker or visa issuer: its ``iss`` name, its key, and where its users are (if national)."""
+
     name: str
     key: VerifyKey
     country: str = ""
 
 
-def dataset_of_visa(value: str) -> str:
-    """The dataset a ControlledAccessGrants value names: ``https://node/datasets/DS1`` → ``DS1``."""
-    return value.rstrip("/").rsplit("/", 1)[-1]
+def dataset_of_visa(value: str, datasets_url: str) -> str | None:
+    """The dataset of this node a ControlledAccessGrants value names, or ``None``.
+
+    >>> dataset_of_visa("https://node.se/datasets/DS1", "https://node.se/datasets")
+    'DS1'
+    >>> dataset_of_visa("https://other.fr/datasets/DS1", "https://node.se/datasets") is None
+    True
+    >>> dataset_of_visa("https://node.se/datasets/a/../DS2", "https://node.se/datasets") is None
+    True
+    """
+    prefix = datasets_url.rstrip("/") + "/"
+    if not value.startswith(prefix):
+        return None
+    dataset = value[len(prefix):].rstrip("/")
+    return dataset if DATASET_ID.match(dataset) and dataset not in (".", "..") else None
+
+
+def country_code(value: object) -> str | None:
+    """An ISO 3166-1 alpha-2 code from a claim, or ``None`` for anything else.
+
+    >>> country_code("se"), country_code("Sweden"), country_code(46)
+    ('SE', None, None)
+    """
+    if not isinstance(value, str):
+        return None
+    code = value.strip().upper()
+    return code if _COUNTRY.match(code) else None
 
 
 class PassportVerifier:
     """Verifies passports and visas against the node's trusted issuers.
 
-    ``visa_is_live`` is asked about every visa this node issued itself (``iss`` equal to
-    ``own_issuer``): revoking an access request makes its visa worthless at once, before it expires.
+    ``node_url`` is this node's public URL: only visas naming a dataset under
+    ``<node_url>/datasets/`` grant anything, and a token with an audience must name it.
+    ``own_issuer`` is the ``iss`` of the tokens this node signs; ``visa_is_live`` is asked about
+    every visa this node issued itself, so revoking an access request makes its visa worthless at
+    once, before it expires. An error in ``visa_is_live`` (a database outage) counts
+    as "not live": the verifier fails closed.
     """
 
-    def __init__(self, issuers: Sequence[Issuer], *, own_issuer: str | None = None,
-                 visa_is_live: Callable[[str], bool] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.issuers = {issuer.name: issuer for issuer in issuers}
+    def __init__(self, issuers: Sequence[Issuer], *, node_url: str, own_issuer: str | None = None,
+                 visa_is_live: VisaLiveness | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.issuers: dict[str, Issuer] = {}
+        for issuer in issuers:
+            if issuer.name in self.issuers:
+                raise ConfigurationError(f"issuer {issuer.name!r} is configured twice (a broker's issuer must "
+                                         "differ from every other broker's and from this node's public_url)")
+            self.issuers[issuer.name] = issuer
+        if own_issuer is not None and own_issuer not in self.issuers:
+            raise ConfigurationError(f"this node's own issuer {own_issuer!r} has no key among the issuers")
+        self.audience = node_url.rstrip("/")
+        self.datasets_url = f"{self.audience}/datasets"
         self.own_issuer = own_issuer
         self.visa_is_live = visa_is_live
         self.clock = clock
 
     @classmethod
-    def from_brokers(cls, brokers: Sequence[TrustedBroker], **kwargs: Any) -> PassportVerifier:
-        return cls([Issuer(b.issuer, load_verify_key(b.public_key, b.issuer), b.country) for b in brokers], **kwargs)
+    def from_brokers(cls, brokers: Sequence[TrustedBroker], *, own: Issuer | None = None,
+                     **kwargs: Any) -> PassportVerifier:
+        """A verifier trusting ``brokers`` (from ``sharing.toml``) and, if given, this node's own issuer."""
+        issuers = [Issuer(b.issuer, load_verify_key(b.public_key, b.issuer), b.country) for b in brokers]
+        if own is not None:
+            issuers.append(own)
+        return cls(issuers, own_issuer=own.name if own is not None else None, **kwargs)
+
+    def _fresh(self, claims: dict[str, Any]) -> bool:
+        """Expiry and issue time against our clock (PyJWT checked them against the wall clock too)."""
+        now = self.clock()
+        try:
+            expires, issued = float(claims["exp"]), float(claims["iat"])
+            not_before = float(claims.get("nbf", issued))
+        except (TypeError, ValueError):
+            return False
+        return expires > now - LEEWAY_SECONDS and issued <= now + LEEWAY_SECONDS and not_before <= now + LEEWAY_SECONDS
+
+    def _audience_fits(self, claims: dict[str, Any]) -> bool:
+        if "aud" not in claims:
+            return True
+        audience = claims["aud"]
+        names = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        return any(isinstance(name, str) and name.rstrip("/") == self.audience for name in names)
 
     def _verified_claims(self, token: str) -> tuple[Issuer, dict[str, Any]] | None:
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -111,12 +196,52 @@ class PassportVerifier:
         except jwt.PyJWTError as exc:
             LOG.debug("token from %s refused: %s", issuer.name, exc)
             return None
-        if float(claims["iat"]) > self.clock() + LEEWAY_SECONDS:
+        if not self._fresh(claims) or not self._audience_fits(claims):
+            return None
+        if not isinstance(claims["sub"], str) or not claims["sub"].strip():
             return None
         return issuer, claims
 
+    def _live(self, visa_id: str, subject: str, dataset: str) -> bool:
+        if self.visa_is_live is None or not visa_id:
+            return False
+        try:
+            return self.visa_is_live(visa_id, subject, dataset)
+        except Exception:  # fail closed: a grant we cannot confirm is no grant
+            LOG.warning("cannot check visa %s; refusing it", visa_id, exc_info=True)
+            return False
+
+    def _granted_dataset(self, passport_issuer: Issuer, subject: str, visa_token: object) -> tuple[str, str] | None:
+        """The (dataset, visa id) one visa of a passport grants, or ``None``."""
+        if not isinstance(visa_token, str):
+            return None
+        checked = self._verified_claims(visa_token)
+        if checked is None:
+            return None
+        visa_issuer, visa = checked
+        body = visa.get(VISA_CLAIM)
+        if visa["sub"] != subject or not isinstance(body, dict) or PASSPORT_CLAIM in visa:
+            return None
+        if body.get("type") != CONTROLLED_ACCESS or not isinstance(body.get("value"), str) or body.get("conditions"):
+            return None
+        dataset = dataset_of_visa(body["value"], self.datasets_url)
+        if dataset is None:
+            return None
+        visa_id = str(visa.get("jti", ""))
+        if visa_issuer.name == self.own_issuer and (
+                passport_issuer.name != self.own_issuer or not self._live(visa_id, subject, dataset)):
+            return None
+        return dataset, visa_id
+
     def resolve(self, authorization: str | None, address: str = "unknown") -> Requester:
         """The requester a ``Authorization: Bearer <passport>`` header proves; public when it proves nothing."""
+        try:
+            return self._resolve(authorization, address)
+        except Exception:  # resolution never fails: an unforeseen token shape costs access, not an error page
+            LOG.warning("passport resolution failed; answering as public", exc_info=True)
+            return Requester.anonymous(address)
+
+    def _resolve(self, authorization: str | None, address: str) -> Requester:
         anonymous = Requester.anonymous(address)
         if not authorization:
             return anonymous
@@ -127,34 +252,25 @@ class PassportVerifier:
         if verified is None:
             return anonymous
         issuer, claims = verified
+        visas = claims.get(PASSPORT_CLAIM)
+        if not isinstance(visas, list) or VISA_CLAIM in claims:
+            return anonymous  # a visa, or a token of another kind, is not a passport
         subject = str(claims["sub"])
         datasets: set[str] = set()
         visa_ids: list[str] = []
-        visas = claims.get(PASSPORT_CLAIM, [])
-        for visa_token in visas if isinstance(visas, list) else []:
-            if not isinstance(visa_token, str):
+        for visa_token in visas[:MAX_VISAS]:
+            granted = self._granted_dataset(issuer, subject, visa_token)
+            if granted is None:
                 continue
-            checked = self._verified_claims(visa_token)
-            if checked is None:
-                continue
-            visa_issuer, visa = checked
-            body = visa.get(VISA_CLAIM)
-            if str(visa["sub"]) != subject or not isinstance(body, dict):
-                continue
-            if body.get("type") != CONTROLLED_ACCESS or not isinstance(body.get("value"), str):
-                continue
-            visa_id = str(visa.get("jti", ""))
-            if visa_issuer.name == self.own_issuer and (
-                    self.visa_is_live is None or not visa_id or not self.visa_is_live(visa_id)):
-                continue
-            datasets.add(dataset_of_visa(body["value"]))
-            if visa_id:
-                visa_ids.append(visa_id)
-        country = claims.get("country") or issuer.country or None
+            datasets.add(granted[0])
+            if granted[1]:
+                visa_ids.append(granted[1])
+        # The operator's word on a national broker's users outweighs the broker's per-passport claim.
+        country = country_code(issuer.country) or country_code(claims.get("country"))
         return Requester(
             identity=f"{issuer.name}#{subject}",
             tier=Tier.CONTROLLED if datasets else Tier.REGISTERED,
-            country=str(country).upper() if country else None,
+            country=country,
             controlled_datasets=frozenset(datasets),
             visa_ids=tuple(visa_ids),
         )
