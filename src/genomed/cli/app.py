@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+import genomed.cli.access_cmd as access_cmd
 import genomed.cli.annotate_cmd as annotate_cmd
 import genomed.cli.audit_cmd as audit_cmd
 import genomed.cli.case_cmd as case_cmd
@@ -98,6 +99,7 @@ app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")
 app.add_typer(evaluate_cmd.evaluate, name="evaluate")
 app.add_typer(annotate_cmd.annotate, name="annotate")
+app.add_typer(access_cmd.access, name="access")
 app.add_typer(federation_cmd.federation, name="federation")
 app.command(name="reanalyse")(reanalysis_cmd.reanalyse)
 app.command(name="serve")(serve_cmd.serve)
