@@ -131,10 +131,11 @@ def _dominant(calls: CaseCalls, rows: Sequence[int], mode: Mode) -> list[Inherit
             text = f"{_describe(calls, row)} inherited from the affected {carriers[0]}"
             certainty = 1.0
         elif origin.checked == 0:
-            text = f"{_describe(calls, row)} heterozygous; parents not sequenced, inheritance unknown"
+            text = f"{_describe(calls, row)} {calls.zygosity(row)}; parents not sequenced, inheritance unknown"
             certainty = 0.8
         else:
-            text = f"{_describe(calls, row)} heterozygous; absent from the parent(s) tested, the other was not"
+            text = (f"{_describe(calls, row)} {calls.zygosity(row)}; absent from the parent(s) tested, "
+                    "the other was not")
             certainty = 0.9
         matches.append(InheritanceMatch(mode, (row,), False, None, text, certainty))
     return matches
