@@ -24,18 +24,22 @@ from genomed.errors import AccessDeniedError, DuplicateError, InputError, NotFou
 from genomed.node import init_node
 from genomed.share import access_requests as access
 from genomed.share.identity import Requester, Tier
-from genomed.share.models import AccessRequest
+from genomed.share.models import AccessRequest, BeaconDocument
 from genomed.share.node import SharingNode
 from genomed.share.passports import PassportVerifier
 from genomed.share.settings import BeaconSettings, SharingSettings, TrustedBroker
 from genomed.share.visas import public_key_pem
 
 URL = "https://genomed.node.fr"
-SETTINGS = SharingSettings(beacon=BeaconSettings(public_url=URL + "/"))
+SETTINGS = SharingSettings(beacon=BeaconSettings(id="org.genomed.fr", public_url=URL + "/"))
 PURPOSE = "Penetrance of TTN truncating variants in dilated cardiomyopathy"
 
 
 def staff(node: NodeContext) -> NodeContext:
+    """Users of every role concerned, and two datasets loaded beside the node's own cohort."""
+    with node.transaction() as session:
+        session.add_all([BeaconDocument(entry_type="dataset", dataset_id=name, document_id=name,
+                                        body={"id": name, "name": f"Dataset {name}"}) for name in ("DS1", "DS2")])
     for name, roles in [("steward", ["data_steward"]), ("steward2", ["data_steward"]), ("res", ["researcher"]),
                         ("res2", ["researcher"]), ("dual", ["data_steward", "researcher"]),
                         ("bio", ["biologist"])]:
@@ -275,6 +279,13 @@ def test_a_malformed_request_is_refused(sqlite_ctx: NodeContext, dataset: str, p
     assert access.list_requests(sqlite_ctx, "steward") == []
 
 
+def test_a_request_names_a_dataset_of_this_node(sqlite_ctx: NodeContext) -> None:
+    with pytest.raises(NotFoundError, match="no dataset 'DS9' on this node; its datasets: DS1, DS2, org.genomed.fr"):
+        access.request_access(sqlite_ctx, "res", "DS9", PURPOSE, "FR", SETTINGS)
+    own = access.request_access(sqlite_ctx, "res", "org.genomed.fr", PURPOSE, "FR", SETTINGS)
+    assert own.dataset_id == "org.genomed.fr"
+
+
 def test_a_second_pending_request_for_the_same_dataset_is_a_duplicate(ctx: NodeContext) -> None:
     first = access.request_access(ctx, "res", "DS1", PURPOSE, "FR")
     with pytest.raises(DuplicateError, match=f"request {first.id} pending"):
@@ -333,8 +344,7 @@ def test_every_decision_is_audited(ctx: NodeContext) -> None:
 
 @pytest.fixture
 def cli_home(sqlite_node: NodeContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[NodeContext]:
-    for name, role in [("steward", "data_steward"), ("res", "researcher")]:
-        add_user(sqlite_node, "admin", name, [role])
+    staff(sqlite_node)
     SETTINGS.save(sqlite_node.config.home)
     monkeypatch.setenv("GENOMED_HOME", str(sqlite_node.config.home))
     yield sqlite_node

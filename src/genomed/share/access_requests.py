@@ -30,7 +30,7 @@ from genomed.catalog.models import User
 from genomed.context import NodeContext
 from genomed.db.base import utcnow
 from genomed.errors import AccessDeniedError, DuplicateError, GenomedError, InputError, NotFoundError, StateError
-from genomed.share.models import AccessRequest
+from genomed.share.models import AccessRequest, BeaconDocument
 from genomed.share.passports import DATASET_ID, PassportVerifier, country_code
 from genomed.share.settings import SharingSettings, load_sharing
 from genomed.share.visas import VisaGrant, own_issuer, sign_passport, sign_visa
@@ -75,7 +75,13 @@ def _refuse(ctx: NodeContext, actor: str, action: str, request_id: int | str, ou
     return error
 
 
-def request_access(ctx: NodeContext, actor: str, dataset_id: str, purpose: str, country: str) -> AccessRequest:
+def known_datasets(session: Session, settings: SharingSettings) -> set[str]:
+    """The datasets this node answers for: its own cohort (the beacon id) and every loaded Beacon dataset."""
+    return {settings.beacon.id, *session.scalars(select(BeaconDocument.dataset_id).distinct())}
+
+
+def request_access(ctx: NodeContext, actor: str, dataset_id: str, purpose: str, country: str,
+                   settings: SharingSettings | None = None) -> AccessRequest:
     """File a researcher's request for controlled access to ``dataset_id``; it waits for a steward."""
     dataset = dataset_id.strip()
     if not DATASET_ID.match(dataset) or dataset in (".", ".."):
@@ -91,6 +97,9 @@ def request_access(ctx: NodeContext, actor: str, dataset_id: str, purpose: str, 
     with ctx.transaction() as session:
         user = authorize(ctx, session, actor, Permission.REQUEST_ACCESS, object_type="dataset", object_id=dataset,
                          purpose=Purpose.SHARING)
+        known = known_datasets(session, _settings(ctx, settings))
+        if dataset not in known:
+            raise NotFoundError(f"no dataset {dataset!r} on this node; its datasets: {', '.join(sorted(known))}")
         pending = session.scalar(select(AccessRequest.id).where(
             AccessRequest.requester_id == user.id, AccessRequest.dataset_id == dataset,
             AccessRequest.status == Status.PENDING.value))
