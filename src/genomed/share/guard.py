@@ -19,14 +19,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from genomed.db.base import utcnow
-from genomed.errors import BudgetExhaustedError
+from genomed.errors import BudgetExhaustedError, InputError
 from genomed.share.identity import Requester, Tier
 from genomed.share.models import PrivacyBudget
 from genomed.share.settings import GuardSettings
+
+_BUDGETS = PrivacyBudget.__table__
+# Built once: constructing the statement costs far more than running it, and every answer runs it.
+_SPEND = (update(_BUDGETS)
+          .where(_BUDGETS.c.identity == bindparam("who"), _BUDGETS.c.period == bindparam("when"),
+                 _BUDGETS.c.spent + bindparam("queries") <= bindparam("budget"))
+          .values(spent=_BUDGETS.c.spent + bindparam("queries"), updated_at=bindparam("now"))
+          .returning(_BUDGETS.c.spent))
 
 
 class PrivacyGuard:
@@ -53,25 +62,37 @@ class PrivacyGuard:
         """Spend ``queries`` of the requester's budget in ``session``; the remaining budget, or ``None``.
 
         Raises :class:`BudgetExhaustedError` (and spends nothing) when the budget would be exceeded.
+
+        The spend is one conditional ``UPDATE ... SET spent = spent + n WHERE spent + n <= budget``,
+        not a read followed by a write: two requests of one identity answered at the same time
+        (two workers, or a PostgreSQL node under load) cannot both read the same ``spent`` and
+        write back one increment, which would let a scripted attacker overrun its budget.
         """
+        if queries < 0:
+            raise InputError("a query charge cannot be negative")
         budget = self.budget_of(requester)
         if budget is None:
             return None
-        period = self.period()
-        row = session.scalar(select(PrivacyBudget).where(PrivacyBudget.identity == requester.identity[:256],
-                                                         PrivacyBudget.period == period))
-        spent = row.spent if row is not None else 0
-        if spent + queries > budget:
+        identity, period = requester.identity[:256], self.period()
+        spent = self._spend(session, identity, period, queries, budget)
+        if spent is None and queries <= budget:
+            try:
+                with session.begin_nested():  # first query of the period: create the row
+                    session.execute(insert(_BUDGETS), {"identity": identity, "period": period, "spent": queries,
+                                                       "updated_at": self.clock()})
+                return budget - queries
+            except IntegrityError:  # another request of this identity created it first
+                spent = self._spend(session, identity, period, queries, budget)
+        if spent is None:
             raise BudgetExhaustedError(
                 f"query budget of {budget} per {self.settings.period} spent for {requester.identity}; "
                 f"try again next {self.settings.period} or request controlled access")
-        if row is None:
-            session.add(PrivacyBudget(identity=requester.identity[:256], period=period, spent=queries,
-                                      updated_at=self.clock()))
-        else:
-            row.spent = spent + queries
-            row.updated_at = self.clock()
-        return budget - spent - queries
+        return budget - spent
+
+    def _spend(self, session: Session, identity: str, period: str, queries: int, budget: int) -> int | None:
+        """The new ``spent`` of an existing row that had room for ``queries``; ``None`` if no such row."""
+        return session.execute(_SPEND, {"who": identity, "when": period, "queries": queries,
+                                        "budget": budget, "now": self.clock()}).scalar_one_or_none()
 
     def count(self, requester: Requester, dataset_id: str, true_count: int) -> int:
         """The count this requester may see: exact for a controlled grant, else 0 below ``min_count``."""
