@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import cast
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ from genomed.share.identity import Requester, Tier
 from genomed.share.models import PrivacyBudget
 from genomed.share.settings import GuardSettings
 
-_BUDGETS = PrivacyBudget.__table__
+_BUDGETS = cast(Table, PrivacyBudget.__table__)
 # Built once: constructing the statement costs far more than running it, and every answer runs it.
 _SPEND = (update(_BUDGETS)
           .where(_BUDGETS.c.identity == bindparam("who"), _BUDGETS.c.period == bindparam("when"),
