@@ -10,6 +10,7 @@ import typer
 import genomed.cli.access_cmd as access_cmd
 import genomed.cli.annotate_cmd as annotate_cmd
 import genomed.cli.audit_cmd as audit_cmd
+import genomed.cli.beacon_cmd as beacon_cmd
 import genomed.cli.case_cmd as case_cmd
 import genomed.cli.data_cmd as data_cmd
 import genomed.cli.demo_cmd as demo_cmd
@@ -99,6 +100,7 @@ app.add_typer(variant_cmd.cohorts, name="cohort")
 app.add_typer(variant_cmd.stores, name="store")
 app.add_typer(evaluate_cmd.evaluate, name="evaluate")
 app.add_typer(annotate_cmd.annotate, name="annotate")
+app.add_typer(beacon_cmd.beacon, name="beacon")
 app.add_typer(access_cmd.access, name="access")
 app.add_typer(federation_cmd.federation, name="federation")
 app.command(name="reanalyse")(reanalysis_cmd.reanalyse)

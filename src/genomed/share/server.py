@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from genomed import __version__
+from genomed.share.beacon.router import router as beacon_router
 from genomed.share.node import SharingNode
 
 
@@ -18,4 +19,5 @@ def create_app(node: SharingNode) -> FastAPI:
                   description="GA4GH Beacon v2, federation, Matchmaker Exchange and access requests of a genomed node.")
     app.state.sharing = node
     # --- routers (one per module; keep this list sorted) ---
+    app.include_router(beacon_router)
     return app
