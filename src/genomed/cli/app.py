@@ -18,6 +18,7 @@ import genomed.cli.evaluate_cmd as evaluate_cmd
 import genomed.cli.federation_cmd as federation_cmd
 import genomed.cli.file_cmd as file_cmd
 import genomed.cli.ingest_cmd as ingest_cmd
+import genomed.cli.match_cmd as match_cmd
 import genomed.cli.people_cmd as people_cmd
 import genomed.cli.reanalysis_cmd as reanalysis_cmd
 import genomed.cli.serve_cmd as serve_cmd
@@ -103,6 +104,7 @@ app.add_typer(annotate_cmd.annotate, name="annotate")
 app.add_typer(beacon_cmd.beacon, name="beacon")
 app.add_typer(access_cmd.access, name="access")
 app.add_typer(federation_cmd.federation, name="federation")
+app.add_typer(match_cmd.match, name="match")
 app.command(name="reanalyse")(reanalysis_cmd.reanalyse)
 app.command(name="serve")(serve_cmd.serve)
 app.command(name="demo")(demo_cmd.demo)

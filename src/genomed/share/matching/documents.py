@@ -23,7 +23,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from genomed.errors import InputError
 
@@ -34,7 +43,8 @@ _ASSEMBLY_FAMILIES = {"NCBI36": "NCBI36", "HG18": "NCBI36", "GRCH37": "GRCh37", 
 
 Text255 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 HpoId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=HPO_ID)]
-Bases = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[ACGTN]+$")]
+Bases = Annotated[str, StringConstraints(pattern=r"^[ACGTN]+$"),
+                  BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)]
 
 
 class MmeDocumentError(InputError):

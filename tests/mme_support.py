@@ -1,0 +1,78 @@
+"""Shared pieces of the matchmaking tests: a node's app served by uvicorn on loopback, peers and tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from genomed.catalog.users import add_user
+from genomed.context import NodeContext
+from genomed.data import data_file
+from genomed.share.matching.benchmark import BENCHMARK_FILE
+from genomed.share.node import SharingNode
+from genomed.share.server import create_app
+from genomed.share.settings import BeaconSettings, Peer, SharingSettings
+from mme_peer import free_port
+
+MME_V1 = "application/vnd.ga4gh.matchmaker.v1.0+json"
+# Tokens of the test federation (each party's secret for one direction): long random-looking strings.
+TOKEN_FROM_PEER = "peer-to-us-0f4c1e9b7a2d4e6f8a0b1c2d3e4f5a6b"
+TOKEN_TO_PEER = "us-to-peer-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
+BENCHMARK = data_file(BENCHMARK_FILE)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def mme_headers(token: str = TOKEN_FROM_PEER, media: str = MME_V1, accept: str | None = MME_V1) -> dict[str, str]:
+    headers = {"X-Auth-Token": token, "Content-Type": media}
+    if accept is not None:
+        headers["Accept"] = accept
+    return headers
+
+
+def sharing_settings(peer_url: str = "http://127.0.0.1:9", peer_name: str = "Sweden") -> SharingSettings:
+    """Settings with one matchmaking peer: it sends ``TOKEN_FROM_PEER``, we send it ``TOKEN_TO_PEER``."""
+    return SharingSettings(
+        beacon=BeaconSettings(organisation="PFMG test", contact_url="mailto:mme@pfmg.example.org"),
+        peers=(Peer(name=peer_name, country="SE", url=peer_url, mme_token_out=TOKEN_TO_PEER,
+                    mme_token_in_sha256=sha256(TOKEN_FROM_PEER)),))
+
+
+def add_steward(ctx: NodeContext, name: str = "steward") -> None:
+    add_user(ctx, "admin", name, ["data_steward"], display_name="Dr Data Steward")
+
+
+@contextlib.contextmanager
+def serve(app: FastAPI, port: int = 0) -> Iterator[str]:
+    """``app`` under uvicorn on a loopback port until the block ends; yields its base URL."""
+    chosen = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=chosen, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{chosen}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def serve_node(ctx: NodeContext, settings: SharingSettings) -> Iterator[tuple[str, SharingNode]]:
+    """The node's whole sharing application (as ``genomed serve`` runs it) on loopback."""
+    node = SharingNode.open(ctx, settings)
+    with serve(create_app(node)) as url:
+        yield url, node
