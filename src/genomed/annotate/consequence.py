@@ -7,6 +7,7 @@ calls a variant ``splice_region_variant`` LOW here must not be MODERATE in the l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from genomed.annotate.model import Impact
@@ -42,6 +43,10 @@ _TERMS: tuple[tuple[str, Impact], ...] = (
 RANK: dict[str, int] = {term: rank for rank, (term, _) in enumerate(_TERMS)}
 IMPACT: dict[str, Impact] = dict(_TERMS)
 TRUNCATING = frozenset({"stop_gained", "frameshift_variant"})
+NMD_WINDOW = 50  # nt before the last exon-exon junction within which a premature stop escapes NMD
+# Each term as one bit (its rank), so that vectorised code holds a set of terms in one integer whose
+# lowest set bit is the most severe term.
+BIT: dict[str, int] = {term: 1 << rank for term, rank in RANK.items()}
 
 
 def ordered(terms: Iterable[str]) -> tuple[str, ...]:
@@ -60,3 +65,14 @@ def impact_of(terms: Iterable[str]) -> Impact:
     'MODERATE'
     """
     return max((IMPACT[term] for term in terms), default=Impact.MODIFIER)
+
+
+@functools.cache
+def from_bits(mask: int) -> tuple[tuple[str, ...], Impact]:
+    """The terms a bit mask of :data:`BIT` holds, most severe first, and their impact.
+
+    >>> from_bits(BIT["intron_variant"] | BIT["splice_region_variant"])
+    (('splice_region_variant', 'intron_variant'), <Impact.LOW: 1>)
+    """
+    terms = tuple(term for term, _ in _TERMS if mask & BIT[term])
+    return terms, impact_of(terms)

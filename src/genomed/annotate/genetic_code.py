@@ -72,3 +72,30 @@ def three_letter(amino_acids: str) -> str:
     'ArgTrpTer'
     """
     return "".join(THREE_LETTER[aa] for aa in amino_acids)
+
+
+COMPLEMENT_CODE = np.array([2, 3, 0, 1, 4], dtype=np.uint8)  # T<->A, C<->G on the codes of encode()
+
+
+def encode(sequence: str) -> np.ndarray[tuple[int], np.dtype[np.uint8]]:
+    """Bases as codes 0-3 in TCAG order (4 for anything else), what :func:`codon_amino_acids` reads.
+
+    >>> encode("TCAGn").tolist()
+    [0, 1, 2, 3, 4]
+    """
+    codes: np.ndarray[tuple[int], np.dtype[np.uint8]] = _BASE_CODE[np.frombuffer(
+        sequence.encode("ascii", "replace"), dtype=np.uint8)]
+    return codes
+
+
+def codon_amino_acids(first: np.ndarray[tuple[int], np.dtype[np.uint8]],
+                      second: np.ndarray[tuple[int], np.dtype[np.uint8]],
+                      third: np.ndarray[tuple[int], np.dtype[np.uint8]]) -> np.ndarray[tuple[int], np.dtype[np.uint8]]:
+    """One-letter amino acids (ASCII codes) of many codons given as three arrays of base codes.
+
+    >>> codon_amino_acids(encode("AT"), encode("TA"), encode("GA")).tobytes()
+    b'M*'
+    """
+    index = 25 * first.astype(np.int32) + 5 * second + third
+    amino: np.ndarray[tuple[int], np.dtype[np.uint8]] = _CODON_AMINO[index]
+    return amino

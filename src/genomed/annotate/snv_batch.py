@@ -1,0 +1,246 @@
+"""Consequences of many SNVs on their transcripts at once: the annotator's rules on arrays of pairs.
+
+Most of an exome's or a genome's (variant, transcript) pairs are single-base substitutions in
+introns, flanks, UTRs, non-coding exons or ordinary codons. For each, :class:`Annotator` walks its
+general rules one pair at a time (tens of microseconds, mostly interpreter overhead). Here the same
+rules run on whole arrays of pairs with a :class:`~genomed.annotate.transcript_table.TranscriptTable`:
+exon or intron by one ``searchsorted``, splice terms by comparisons with both neighbouring introns,
+UTR/CDS by spliced positions, and the amino acid by looking up the reference and changed codon in
+the genetic code. Only writing the strings and building the effects stays per pair.
+
+What is *not* decided here is sent back to the per-variant rules (``slow``): a change of the start
+or the stop codon of a transcript whose protein can be compared (start_lost, stop_lost,
+stop_retained and their HGVS p. need the whole protein), and transcripts of a single base. The
+answers are those of :meth:`Annotator.annotate`, field for field; a test compares both on many
+random variants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
+from genomed.annotate.genetic_code import COMPLEMENT_CODE, THREE_LETTER, codon_amino_acids, encode
+from genomed.annotate.model import TranscriptEffect
+from genomed.annotate.transcript_table import TranscriptTable
+
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+_NONE, _SYNONYMOUS, _MISSENSE, _STOP_GAINED = 0, 1, 2, 3
+_PROTEIN_BIT = {_SYNONYMOUS: BIT["synonymous_variant"], _MISSENSE: BIT["missense_variant"],
+                _STOP_GAINED: BIT["stop_gained"]}
+
+
+def _intron_terms(x: Ints, y: Ints, g: Ints) -> tuple[Bools, Bools, Bools, Bools]:
+    """For an SNV at ``g`` and the intron ``[x, y)``: left splice site, right splice site, splice region, deep intron.
+
+    The windows of ``Annotator._structure``: the two intronic bases at each end are the sites, the
+    next six intronic bases and the three exonic ones either side the region, the rest ``intron_variant``.
+    """
+    left = (x <= g) & (g < x + 2)
+    right = (y - 2 <= g) & (g < y)
+    # Only within three bases of the intron (a short intron's six-base windows reach past its other end).
+    region = (((x + 2 <= g) & (g < x + 8)) | ((y - 8 <= g) & (g < y - 2)) | ((x - 3 <= g) & (g < x))
+              | ((y <= g) & (g < y + 3))) & (x - 3 <= g) & (g < y + 3)
+    deep = (x + 2 <= g) & (g < y - 2)
+    return left, right, region, deep
+
+
+def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, positions: Ints, refs: Sequence[str],
+                alts: Sequence[str], flank: int, cds_of: Callable[[int], str | None],
+                ) -> tuple[list[tuple[TranscriptEffect, ...]], Bools]:
+    """The effects of SNVs (0-based ``positions``, upper-case one-base ``refs``/``alts``) on their candidates.
+
+    ``pair_snv``/``pair_number`` list every (SNV row, transcript number) pair to consider, grouped
+    by SNV row in ascending order, transcript numbers ascending within a row. ``cds_of(number)``
+    gives the reference CDS (5' to 3', stop included) of a transcript whose protein the annotator
+    compares, else None. Returns the effects of each SNV (most severe first, as ``annotate``
+    orders them) and which SNVs must go through the per-variant rules instead (their effects here
+    are empty).
+    """
+    n_snv = len(positions)
+    t = pair_number
+    g = positions[pair_snv]
+    start, end, plus = table.start[t], table.end[t], table.plus[t]
+    n_exons = table.n_exons[t]
+    coding = table.coding[t]
+    cs, ce = table.cds_tx_start[t], table.cds_tx_end[t]
+    mask = np.zeros(len(t), dtype=np.int64)
+
+    # Beyond the transcript: up- or downstream within the flank.
+    before = g < start
+    outside = before | (g >= end)
+    distance = np.where(before, start - g, g - end + 1)
+    keep = ~outside | (distance <= flank)
+    upstream = before == plus
+    mask[outside & upstream] |= BIT["upstream_gene_variant"]
+    mask[outside & ~upstream] |= BIT["downstream_gene_variant"]
+    hgvs_tx = np.where(upstream, -distance, table.length[t] - 1 + distance)
+    hgvs_offset = np.zeros(len(t), dtype=np.int64)
+
+    # Inside: the exon at or before g, and whether g is in it.
+    row = np.maximum(table.exon_row(t, g), 0)
+    local = row - table.first_exon[t]
+    last_row = len(table.exon_start) - 1
+    nxt = np.minimum(row + 1, last_row)
+    prv = np.maximum(row - 1, 0)
+    exonic = ~outside & (g < table.exon_end[row])
+    intronic = ~outside & ~exonic
+    donor = np.zeros(len(t), dtype=bool)
+    acceptor = np.zeros(len(t), dtype=bool)
+    region = np.zeros(len(t), dtype=bool)
+    # The intron after the exon (intronic g lies in it; exonic g may touch its splice region) ...
+    after = (exonic | intronic) & (local <= n_exons - 2)
+    left, right, near, deep = _intron_terms(table.exon_end[row], table.exon_start[nxt], g)
+    donor |= after & np.where(plus, left, right)
+    acceptor |= after & np.where(plus, right, left)
+    region |= after & near
+    mask[intronic & deep] |= BIT["intron_variant"]
+    # ... and, for exonic g, the intron before it.
+    previous = exonic & (local >= 1)
+    left, right, near, _ = _intron_terms(table.exon_end[prv], table.exon_start[row], g)
+    donor |= previous & np.where(plus, left, right)
+    acceptor |= previous & np.where(plus, right, left)
+    region |= previous & near
+    mask[donor] |= BIT["splice_donor_variant"]
+    mask[acceptor] |= BIT["splice_acceptor_variant"]
+    mask[region] |= BIT["splice_region_variant"]
+    mask[intronic & ~coding] |= BIT["non_coding_transcript_variant"]
+    exon_number = np.where(plus, local, n_exons - 1 - local) + 1
+    intron_number = np.where(plus, local, n_exons - 2 - local) + 1
+
+    # Intronic HGVS positions: from the nearer exon base (the 5' one on a tie), + or - the distance.
+    from_left = g - (table.exon_end[row] - 1)
+    from_right = table.exon_start[nxt] - g
+    d5, d3 = np.where(plus, from_left, from_right), np.where(plus, from_right, from_left)
+    left_tx = table.exon_tx[row] + np.where(plus, table.exon_end[row] - 1 - table.exon_start[row], 0)
+    right_tx = table.exon_tx[nxt] + np.where(plus, 0, table.exon_end[nxt] - 1 - table.exon_start[nxt])
+    up_tx, down_tx = np.where(plus, left_tx, right_tx), np.where(plus, right_tx, left_tx)
+    five = d5 <= d3
+    hgvs_tx = np.where(intronic, np.where(five, up_tx, down_tx), hgvs_tx)
+    hgvs_offset = np.where(intronic, np.where(five, d5, -d3), hgvs_offset)
+
+    # Exonic: non-coding exon, UTRs, or the CDS.
+    tx = table.exon_tx[row] + np.where(plus, g - table.exon_start[row], table.exon_end[row] - 1 - g)
+    hgvs_tx = np.where(exonic, tx, hgvs_tx)
+    mask[exonic & ~coding] |= BIT["non_coding_transcript_exon_variant"]
+    mask[exonic & coding & (tx < cs)] |= BIT["5_prime_UTR_variant"]
+    mask[exonic & coding & (tx >= ce)] |= BIT["3_prime_UTR_variant"]
+    in_cds = exonic & coding & (tx >= cs) & (tx < ce)
+    first = tx - cs
+    start_codon = in_cds & (first < 3) & table.start_complete[t]
+    mask[start_codon] |= BIT["start_lost"]
+    mask[in_cds & ~start_codon] |= BIT["coding_sequence_variant"]
+
+    # Codons: the reference and changed amino acid, where the protein is compared.
+    kind = np.zeros(len(t), dtype=np.int64)
+    ref_aa = np.zeros(len(t), dtype=np.uint8)
+    alt_aa = np.zeros(len(t), dtype=np.uint8)
+    codon = first // 3
+    slow = end - start <= 1
+    candidates = np.flatnonzero(in_cds)
+    if len(candidates):
+        offsets = np.full(table.count, -1, dtype=np.int64)
+        pieces: list[npt.NDArray[np.uint8]] = []
+        size = 0
+        for number in np.unique(t[candidates]).tolist():
+            sequence = cds_of(number)
+            if sequence is not None:
+                offsets[number] = size
+                pieces.append(encode(sequence))
+                size += len(sequence)
+        where = offsets[t[candidates]]
+        compared = where >= 0
+        cds_codons = (ce - cs)[candidates] // 3
+        c = codon[candidates]
+        ordinary = compared & (c >= 1) & (c < cds_codons - 1)
+        slow[candidates[compared & ~ordinary]] = True
+        chosen = candidates[ordinary]
+        if len(chosen):
+            buffer = np.concatenate(pieces)
+            base = where[ordinary] + 3 * c[ordinary]
+            codes = np.stack([buffer[base], buffer[base + 1], buffer[base + 2]])
+            reference = codon_amino_acids(codes[0], codes[1], codes[2])
+            alt_code = encode("".join(alts[i] for i in pair_snv[chosen].tolist()))
+            alt_code = np.where(plus[chosen], alt_code, COMPLEMENT_CODE[alt_code])
+            codes[first[chosen] % 3, np.arange(len(chosen))] = alt_code
+            changed = codon_amino_acids(codes[0], codes[1], codes[2])
+            kind[chosen] = np.where(changed == reference, _SYNONYMOUS,
+                                    np.where(changed == ord("*"), _STOP_GAINED, _MISSENSE))
+            ref_aa[chosen], alt_aa[chosen] = reference, changed
+            mask[chosen] &= ~BIT["coding_sequence_variant"]
+            for value, bit in _PROTEIN_BIT.items():
+                mask[chosen[kind[chosen] == value]] |= bit
+    escapes = (n_exons == 1) | (cs + 3 * codon >= table.last_junction[t] - NMD_WINDOW)
+
+    # HGVS c. positions on the c. (or n.) scale.
+    length = table.length[t]
+    base = np.where(coding, np.where(hgvs_tx < cs, hgvs_tx - cs, np.where(hgvs_tx < ce, hgvs_tx - cs + 1,
+                                                                           hgvs_tx - ce + 1)),
+                    np.where(hgvs_tx >= length, hgvs_tx - length + 1, np.where(hgvs_tx >= 0, hgvs_tx + 1, hgvs_tx)))
+    utr3 = np.where(coding, hgvs_tx >= ce, hgvs_tx >= length)
+    # intron | exon | outside as one code, for the fields each carries
+    place = np.where(exonic, 1, np.where(intronic, 2, 0))
+    splice_p = coding & (donor | acceptor)
+
+    # Order as annotate does: by variant, most severe term, MANE Select first, transcript id.
+    slow_snv = np.zeros(n_snv, dtype=bool)
+    slow_snv[pair_snv[slow]] = True
+    wanted = keep & ~slow_snv[pair_snv]
+    low = mask & -mask
+    severity = np.frexp(low.astype(np.float64))[1]
+    order = np.lexsort((t, table.id_rank[t], table.not_mane[t], severity, pair_snv))
+    order = order[wanted[order]]
+    return _build(table, order, pair_snv, t, mask, refs, alts, plus, place, base, hgvs_offset, utr3, exon_number,
+                  intron_number, n_exons, in_cds, first, kind, ref_aa, alt_aa, escapes, splice_p, n_snv), slow_snv
+
+
+def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: Ints, refs: Sequence[str],
+           alts: Sequence[str], plus: Bools, place: Ints, base: Ints, offset: Ints, utr3: Bools, exon_number: Ints,
+           intron_number: Ints, n_exons: Ints, in_cds: Bools, first: Ints, kind: Ints, ref_aa: npt.NDArray[np.uint8],
+           alt_aa: npt.NDArray[np.uint8], escapes: Bools, splice_p: Bools, n_snv: int,
+           ) -> list[tuple[TranscriptEffect, ...]]:
+    """The effects, one Python object per kept pair, grouped per SNV (the only per-pair loop)."""
+    ids, genes, gene_ids, mane = table.ids, table.genes, table.gene_ids, table.mane
+    proteins, prefixes, lengths = table.proteins, table.prefixes, table.protein_lengths
+    effects: list[list[TranscriptEffect]] = [[] for _ in range(n_snv)]
+    columns = (pair_snv[order], t[order], mask[order], plus[order], place[order], base[order], offset[order],
+               utr3[order], exon_number[order], intron_number[order], n_exons[order], in_cds[order], first[order],
+               kind[order], ref_aa[order], alt_aa[order], escapes[order], splice_p[order])
+    for (row, number, bits, forward, where, position, off, star, exon, intron, total, cds, cds_first, change,
+         ref_code, alt_code, escape, splice) in zip(*(column.tolist() for column in columns), strict=True):
+        ref, alt = refs[row], alts[row]
+        if not forward:
+            ref, alt = _COMPLEMENT[ref], _COMPLEMENT[alt]
+        text = f"*{position}" if star else str(position)
+        if off:
+            text = f"{text}{off:+d}"
+        consequences, impact = from_bits(bits)
+        accession = ids[number]
+        hgvs_p = None
+        protein_position = ref_amino = alt_amino = nmd = None
+        if cds:
+            codon = cds_first // 3 + 1
+            protein_position = codon
+            if change:
+                ref_amino, alt_amino = chr(ref_code), chr(alt_code)
+                if change == _SYNONYMOUS:
+                    hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}=)"
+                elif change == _MISSENSE:
+                    hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}{THREE_LETTER[alt_amino]})"
+                else:
+                    hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}Ter)"
+                    nmd = escape
+        elif splice:
+            hgvs_p = f"{proteins[number]}:p.?"
+        effects[row].append(TranscriptEffect(
+            accession, genes[number], gene_ids[number], consequences, impact, mane[number],
+            f"{accession}:{prefixes[number]}{text}{ref}>{alt}", hgvs_p,
+            (exon, total) if where == 1 else None, (intron, total - 1) if where == 2 else None,
+            cds_first + 1 if cds else None, protein_position, lengths[number], ref_amino, alt_amino, nmd))
+    return [tuple(found) for found in effects]

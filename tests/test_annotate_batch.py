@@ -1,0 +1,122 @@
+"""annotate_many's vectorised paths give exactly what annotate gives, variant by variant (the oracle).
+
+``Annotator.annotate`` applies the rules one (variant, transcript) pair at a time; ``annotate_many``
+decides most pairs on arrays (:mod:`genomed.annotate.snv_batch`). The per-variant path is the
+slow, obviously-correct reference: here both run on thousands of random changes around real
+Ensembl chr21 models (overlapping isoforms, both strands, non-coding and incomplete transcripts)
+on a synthetic reference that honours them, plus hand-made models with 1- to 5-base introns and
+exons, where the splice windows of neighbouring introns overlap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import genomed.annotate.annotator as annotator_module
+from genomed.annotate.annotator import Annotator
+from genomed.annotate.gene_models import load_gff3
+from genomed.annotate.mane import Transcript
+from genomed.annotate.model import Variant
+from genomed.data import data_file
+from genomed.genome.mapped_fasta import MappedFasta
+from genomed.genome.reference import ReferenceGenome, Region, open_reference
+from genomed.simulate.sequence import SyntheticReference, build_reference
+
+GFF3 = "gene-models/ensembl-chr21-subset.GRCh38.gff3.gz"
+REGION = Region("chr21", 44_000_000, 44_400_000)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Transcript], SyntheticReference, Path]:
+    inside = [t for t in load_gff3(data_file(GFF3))
+              if t.start >= REGION.start + 6_000 and t.end <= REGION.end - 6_000]
+    reference, _ = build_reference([REGION], inside, np.random.default_rng(5))
+    fasta = reference.write_fasta(tmp_path_factory.mktemp("batch") / "chr21.fa")
+    return inside, reference, fasta
+
+
+def random_changes(reference: ReferenceGenome, transcripts: list[Transcript], n: int, seed: int,
+                   chrom: str = "chr21", region: Region = REGION) -> list[Variant]:
+    """SNVs, deletions, insertions and MNVs: a third at exon edges (±12), a third in CDSs, a third anywhere."""
+    rng = np.random.default_rng(seed)
+    edges = np.array([b for t in transcripts for s, e in t.exons for b in (s, e)], dtype=np.int64)
+    cds = np.array([g for t in transcripts for s, e in t.cds_exons() for g in (s, e - 1)], dtype=np.int64)
+    positions = np.concatenate([rng.choice(edges, n // 3) + rng.integers(-12, 12, n // 3),
+                                rng.choice(cds, n // 3) + rng.integers(-40, 40, n // 3),
+                                rng.integers(region.start + 10, region.end - 10, n - 2 * (n // 3))])
+    out = []
+    for p, kind in zip(positions.tolist(), rng.random(len(positions)).tolist(), strict=True):
+        if not reference.has(region.chrom, p, p + 8):
+            continue
+        bases = reference.fetch(region.chrom, p, p + 8)
+        if kind < 0.7:
+            out.append(Variant(chrom, p + 1, bases[0], "ACGT"[("ACGT".index(bases[0]) + 1 + p % 3) % 4]))
+        elif kind < 0.82:
+            out.append(Variant(chrom, p + 1, bases[:2 + p % 5], bases[0]))
+        elif kind < 0.94:
+            out.append(Variant(chrom, p + 1, bases[0], bases[0] + "".join(rng.choice(list("ACGT"), 1 + p % 5))))
+        else:
+            out.append(Variant(chrom, p + 1, bases[:2], "".join("ACGT"[("ACGT".index(b) + 1) % 4] for b in bases[:2])))
+    return out
+
+
+@pytest.fixture
+def batched(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts the pairs the vectorised SNV path decides (the real function runs: a spy, not a stand-in)."""
+    seen = {"pairs": 0}
+    real = annotator_module.snv_effects
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen["pairs"] += len(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(annotator_module, "snv_effects", spy)
+    return seen
+
+
+@pytest.mark.parametrize("backend", ["synthetic", "mapped FASTA", "none"])
+def test_annotate_many_equals_annotate_on_random_changes(world: tuple[list[Transcript], SyntheticReference, Path],
+                                                         batched: dict[str, int], backend: str) -> None:
+    transcripts, synthetic, fasta = world
+    reference: ReferenceGenome | None = {"synthetic": synthetic, "mapped FASTA": open_reference(fasta, "GRCh38"),
+                                         "none": None}[backend]
+    if backend == "mapped FASTA":
+        assert MappedFasta.of(reference) is not None
+    variants = random_changes(synthetic, transcripts, 3_000, seed=len(backend))
+    variants += [Variant("21", v.pos, v.ref, v.alt) for v in variants[:300]]  # Ensembl's name for chr21
+    many = Annotator(transcripts, reference).annotate_many(variants)
+    single = Annotator(transcripts, reference)
+    assert batched["pairs"] > 5_000
+    for variant, annotation in zip(variants, many, strict=True):
+        assert annotation == single.annotate(variant), variant
+
+
+def _tiny_introns(strand: str, offset: int) -> list[Transcript]:
+    """Models whose introns (1-5 nt) and exons (1-3 nt) are shorter than the splice windows."""
+    s = offset
+    exons = ((s, s + 40), (s + 41, s + 43), (s + 45, s + 46), (s + 49, s + 90), (s + 95, s + 98), (s + 100, s + 160))
+    coding = Transcript("chr21", exons[0][0], exons[-1][1], strand, exons, s + 10, s + 150, "TINY", "G1",
+                        f"ENST_TINY{strand}", "", "P1", "")
+    noncoding = Transcript("chr21", exons[0][0], exons[-1][1], strand, exons, s, s, "TINY", "G1",
+                           f"ENST_TINYNC{strand}", "", "", "")
+    return [coding, noncoding]
+
+
+def test_splice_windows_of_tiny_introns_and_exons(world: tuple[list[Transcript], SyntheticReference, Path]) -> None:
+    _, synthetic, _ = world
+    transcripts = _tiny_introns("+", REGION.start + 1_000) + _tiny_introns("-", REGION.start + 2_000)
+    variants = []
+    for start in (REGION.start + 1_000, REGION.start + 2_000):
+        for p in range(start - 20, start + 180):
+            base = synthetic.fetch("chr21", p, p + 2)
+            variants.append(Variant("chr21", p + 1, base[0], "ACGT"[("ACGT".index(base[0]) + 1) % 4]))
+            variants.append(Variant("chr21", p + 1, base, base[0]))
+    annotator = Annotator(transcripts, synthetic)
+    many = annotator.annotate_many(variants)
+    assert sum(len(a.effects) for a in many) > 1_000
+    for variant, annotation in zip(variants, many, strict=True):
+        assert annotation == annotator.annotate(variant), variant
