@@ -182,6 +182,8 @@ def stream_into_batch(writer: BatchWriter, streams: list[IngestStream], *, catal
         for chunk in stream.chunks():
             accumulator.add(chunk)
             _feed(writer, chunk, offset, writer.source)
+        if writer.source == "gvcf":
+            writer.end_sample(offset)
         qc.append(accumulator.result(stream.samples))
         batch_samples.extend(BatchSample(index=s.index + offset, name=s.name, x_ploidy=s.x_ploidy,
                                          y_ploidy=s.y_ploidy) for s in stream.samples)

@@ -17,8 +17,15 @@
   batch's samples at the site (for a gVCF batch, every sample whose reference block or call covers it).
 * ``genotypes``: the sparse genotypes: one row per non-reference or missing call, sorted by key and
   sample: key, pos, sample, alt_count (1, 2, or -1 for a no-call), ploidy, gq, dp, ad_ref, ad_alt.
-* ``blocks``: gVCF reference blocks split at bin boundaries: sample, chrom, start, end (1-based,
-  inclusive), min_dp, gq. Hom-ref calls at variant records are stored as one-base blocks.
+* ``blocks``: a gVCF sample's coverage, cut at bin boundaries: sample, chrom, start, end (1-based,
+  inclusive), min_dp, gq. A row is a *run* (since genomed 0.1.0; same format version): the union of
+  the sample's adjacent or overlapping reference blocks and called positions (a call, reference or
+  not, covers its position), so a sample's rows never overlap and never touch within a bin;
+  ``min_dp`` and ``gq`` are the least depth and GQ of the blocks merged into the run (a lower bound
+  at each of its positions; -1 when none was given). Batches written before hold one row per block
+  and one-base rows at calls; they read the same way (no migration), except where a call lay inside
+  one of the sample's blocks: there the old batch's ``an`` counted the sample twice, which only
+  re-ingesting that batch corrects.
 * ``samples``: the batch's samples: sample (catalog sample id), label, x_ploidy, y_ploidy, source.
 
 The manifest separates the logical batches (samples, input digests, provenance) from the physical

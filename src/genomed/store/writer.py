@@ -3,7 +3,9 @@
 A multi-sample VCF streams through in bounded memory: rows are buffered per Hive partition
 (contig, 10 Mb bin) and a partition is written, sorted by key, once the input has moved past it.
 A batch of single-sample gVCFs is assembled in memory, because a site's allele number needs every
-sample's reference blocks; ingest very large gVCF sets in several batches.
+sample's coverage: each sample's reference blocks and called positions are first merged into runs
+(:mod:`genomed.store.coverage`: a few thousand rows per sample where its gVCF had hundreds of
+thousands of lines), then the batch's sites, genotypes and runs are written at :meth:`BatchWriter.finish`.
 
 Nothing is visible until :meth:`StagedBatch.commit` moves the staged files into their partitions
 and atomically replaces the manifest; a failure at any earlier point leaves the store untouched.
@@ -30,7 +32,8 @@ import pyarrow.parquet as pq
 from genomed.db.base import utcnow
 from genomed.errors import DuplicateError, InputError, IntegrityViolationError
 from genomed.ingest.chunks import MISSING, BatchSample, BlockChunk, RecordChunk
-from genomed.store.keys import contig_code, contig_name
+from genomed.store.coverage import GvcfSampleCollector, GvcfSampleRows, contig_codes
+from genomed.store.keys import contig_name
 from genomed.store.layout import (
     BIN_SIZE,
     BLOCKS_SCHEMA,
@@ -203,17 +206,21 @@ class BatchWriter:
         self._buffers = _Buffers()
         self._records = 0
         self._genotypes = 0
-        # gVCF batches are assembled whole (see module docstring).
-        self._gvcf_records: list[pa.Table] = []
-        self._gvcf_genotypes: list[pa.Table] = []
-        self._gvcf_blocks: list[pa.Table] = []
-        self._gvcf_called: list[pa.Table] = []
+        # gVCF batches are assembled whole (see module docstring): per sample, its rows once gathered
+        # (coverage merged into runs), or the collector still gathering them from chunks.
+        self._gvcf_samples: list[GvcfSampleRows] = []
+        self._collectors: dict[int, GvcfSampleCollector] = {}
 
     # -- input ---------------------------------------------------------------------------------
 
     def add_records(self, chunk: RecordChunk, sample_index: int | None = None) -> None:
         """Take a chunk of records; for a gVCF, ``sample_index`` names the file's one sample."""
         if len(chunk) == 0:
+            return
+        if self.source == "gvcf":
+            if sample_index is None:
+                raise InputError("a gVCF chunk needs the index of the sample its file belongs to")
+            self._collector(sample_index).add_records(chunk)
             return
         self._records += len(chunk)
         self._genotypes += len(chunk.gt_record)
@@ -228,9 +235,6 @@ class BatchWriter:
             "ad_ref": pa.array(chunk.gt_ad_ref, pa.int32()),
             "ad_alt": pa.array(chunk.gt_ad_alt, pa.int32()),
         }, schema=GENOTYPES_SCHEMA)
-        if self.source == "gvcf":
-            self._add_gvcf_records(chunk, genotypes, sample_index)
-            return
         counts = site_counts(chunk)
         sites = pa.table({
             "key": pa.array(chunk.key, pa.int64()), "chrom": pa.array(chunk.chrom, pa.string()),
@@ -253,17 +257,37 @@ class BatchWriter:
                 self._flush(partition)
 
     def add_blocks(self, chunk: BlockChunk) -> None:
-        """Take gVCF reference blocks."""
+        """Take gVCF reference blocks (of one or several samples)."""
         if self.source != "gvcf":
             raise InputError("reference blocks belong to a gVCF batch")
         if len(chunk) == 0:
             return
-        self._gvcf_blocks.append(pa.table({
-            "sample": pa.array(self._sample_ids[chunk.sample], pa.int32()),
-            "chrom": pa.array(chunk.chrom, pa.string()),
-            "start": pa.array(chunk.start, pa.int32()), "end": pa.array(chunk.end, pa.int32()),
-            "min_dp": pa.array(chunk.min_dp, pa.int32()), "gq": pa.array(chunk.gq, pa.int16()),
-        }, schema=BLOCKS_SCHEMA))
+        for index in np.unique(chunk.sample):
+            rows = np.flatnonzero(chunk.sample == index)
+            part = chunk if len(rows) == len(chunk) else BlockChunk(
+                sample=chunk.sample[rows], chrom=[chunk.chrom[i] for i in rows.tolist()], start=chunk.start[rows],
+                end=chunk.end[rows], min_dp=chunk.min_dp[rows], gq=chunk.gq[rows])
+            self._collector(int(index)).add_blocks(part)
+
+    def end_sample(self, sample_index: int) -> None:
+        """The chunks of a gVCF sample are all in: merge its coverage now (its raw blocks are let go)."""
+        collector = self._collectors.pop(sample_index, None)
+        if collector is not None:
+            self.add_gvcf_sample(collector.rows())
+
+    def add_gvcf_sample(self, rows: GvcfSampleRows) -> None:
+        """Take one gVCF sample's rows, gathered elsewhere (e.g. in a forked worker)."""
+        if self.source != "gvcf":
+            raise InputError("a gVCF sample belongs to a gVCF batch")
+        self._records += rows.records_read
+        self._genotypes += rows.genotypes_read
+        self._gvcf_samples.append(rows)
+
+    def _collector(self, sample_index: int) -> GvcfSampleCollector:
+        collector = self._collectors.get(sample_index)
+        if collector is None:
+            collector = self._collectors[sample_index] = GvcfSampleCollector(sample_index)
+        return collector
 
     @staticmethod
     def _partitions_of(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -297,38 +321,21 @@ class BatchWriter:
 
     # -- gVCF batches ----------------------------------------------------------------------------
 
-    def _add_gvcf_records(self, chunk: RecordChunk, genotypes: pa.Table, sample_index: int | None) -> None:
-        if sample_index is None:
-            raise InputError("a gVCF chunk needs the index of the sample its file belongs to")
-        self._gvcf_genotypes.append(genotypes)
-        self._gvcf_records.append(pa.table({
-            "key": pa.array(chunk.key, pa.int64()), "chrom": pa.array(chunk.chrom, pa.string()),
-            "pos": pa.array(chunk.pos, pa.int32()), "ref": pa.array(chunk.ref, pa.string()),
-            "alt": pa.array(chunk.alt, pa.string()), "filter_pass": pa.array(chunk.filter_pass, pa.bool_()),
-        }))
-        # Every position where the sample was called (reference or not) is covered: keep it as a
-        # one-base block, so coverage is one table whatever the call was. Split alleles of one record
-        # share a position, so positions are made unique per sample in _finish_gvcf.
-        missing = np.zeros(len(chunk), dtype=bool)
-        missing[chunk.gt_record[chunk.gt_alt_count == MISSING]] = True
-        called = np.flatnonzero((chunk.an > 0) & ~missing)
-        if len(called):
-            sample_id = int(self._sample_ids[sample_index])
-            chroms = pa.array(chunk.chrom, pa.string()).take(pa.array(called))
-            self._gvcf_called.append(pa.table({
-                "sample": pa.array(np.full(len(called), sample_id), pa.int32()), "chrom": chroms,
-                "start": pa.array(chunk.pos[called], pa.int32()), "end": pa.array(chunk.pos[called], pa.int32()),
-                "min_dp": pa.array(np.full(len(called), -1), pa.int32()),
-                "gq": pa.array(np.full(len(called), -1), pa.int16()),
-            }, schema=BLOCKS_SCHEMA))
-
     def _finish_gvcf(self, samples: list[BatchSample]) -> None:
-        called = _unique_positions(pa.concat_tables(self._gvcf_called)) if self._gvcf_called else None
-        parts = [*self._gvcf_blocks, *([called] if called is not None else [])]
-        blocks = pa.concat_tables(parts) if parts else BLOCKS_SCHEMA.empty_table()
-        genotypes = (pa.concat_tables(self._gvcf_genotypes) if self._gvcf_genotypes
-                     else GENOTYPES_SCHEMA.empty_table())
-        records = pa.concat_tables(self._gvcf_records) if self._gvcf_records else None
+        for index in list(self._collectors):
+            self.end_sample(index)
+        parts = self._gvcf_samples
+        ids = [int(self._sample_ids[rows.index]) for rows in parts]
+        blocks = pa.concat_tables([
+            pa.table({"sample": pa.array(np.full(rows.coverage.num_rows, sample_id), pa.int32()),
+                      **{name: rows.coverage.column(name) for name in rows.coverage.column_names}},
+                     schema=BLOCKS_SCHEMA)
+            for rows, sample_id in zip(parts, ids, strict=True)]) if parts else BLOCKS_SCHEMA.empty_table()
+        genotypes = (pa.concat_tables([rows.genotypes.set_column(
+            2, "sample", pa.array(np.full(rows.genotypes.num_rows, sample_id), pa.int32()))
+            for rows, sample_id in zip(parts, ids, strict=True)]) if parts else GENOTYPES_SCHEMA.empty_table())
+        records = pa.concat_tables([rows.records for rows in parts]) if parts else None
+        self._gvcf_samples = []
         ploidy_of = {int(self._sample_ids[s.index]): (s.x_ploidy, s.y_ploidy) for s in samples}
         if records is not None and records.num_rows:
             sites = _gvcf_sites(records, genotypes, blocks, ploidy_of, self.genome_build, self.batch_id)
@@ -371,23 +378,6 @@ class BatchWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
-
-
-def contig_codes(chroms: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
-    """The contig code of every row, computed once per distinct name (a column holds a handful)."""
-    encoded = pc.dictionary_encode(chroms)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    lookup = np.array([contig_code(str(c)) for c in encoded.dictionary.to_pylist()], dtype=np.int64)
-    return np.asarray(lookup[encoded.indices.to_numpy(zero_copy_only=False)], dtype=np.int64)
-
-
-def _unique_positions(called: pa.Table) -> pa.Table:
-    """One-base coverage blocks made unique per (sample, contig, position): split alleles repeat them."""
-    packed = ((called.column("sample").to_numpy().astype(np.int64) << 34)
-              | (contig_codes(called.column("chrom")) << 28) | called.column("start").to_numpy().astype(np.int64))
-    _, first = np.unique(packed, return_index=True)
-    return called.take(pa.array(first))
 
 
 def _split_blocks_by_bin(blocks: pa.Table) -> dict[Partition, pa.Table]:
