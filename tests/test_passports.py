@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jwt
@@ -28,7 +28,7 @@ import genomed.share.passports as passports_module
 import genomed.share.visas as visas_module
 from genomed.errors import ConfigurationError
 from genomed.share.identity import Tier
-from genomed.share.passports import MAX_VISAS, PassportVerifier
+from genomed.share.passports import MAX_VISAS, OwnVisa, PassportVerifier
 from genomed.share.settings import TrustedBroker
 
 NODE = "https://node.fr"
@@ -286,22 +286,23 @@ def test_a_national_brokers_configured_country_outweighs_its_claim(keys: dict[st
 # --- this node's own visas ---------------------------------------------------------------------------
 
 class Grants:
-    """A stand-in registry of live grants with call recording: the liveness hook's contract."""
+    """A registry of live grants that records what it is asked: the liveness hook's contract."""
 
     def __init__(self, live: set[tuple[str, str, str]]) -> None:
         self.live = live
-        self.asked: list[tuple[str, str, str]] = []
+        self.asked: list[list[tuple[str, str, str]]] = []
 
-    def __call__(self, visa_id: str, subject: str, dataset: str) -> bool:
-        self.asked.append((visa_id, subject, dataset))
-        return (visa_id, subject, dataset) in self.live
+    def __call__(self, visas: Sequence[OwnVisa]) -> set[str]:
+        asked = [(v.visa_id, v.subject, v.dataset_id) for v in visas]
+        self.asked.append(asked)
+        return {visa_id for visa_id, subject, dataset in asked if (visa_id, subject, dataset) in self.live}
 
 
 def own_verifier(keys: dict[str, PrivateKey], node_key: Ed25519PrivateKey,
-                 liveness: Callable[[str, str, str], bool] | None) -> PassportVerifier:
+                 liveness: Callable[[Sequence[OwnVisa]], set[str]] | None) -> PassportVerifier:
     own = passports_module.Issuer(NODE, node_key.public_key())
     return PassportVerifier.from_brokers([TrustedBroker(BROKER, pem(keys[BROKER]))], own=own, node_url=NODE,
-                                         visa_is_live=liveness)
+                                         live_visas=liveness)
 
 
 def test_own_visas_count_only_while_the_grant_is_live(keys: dict[str, PrivateKey]) -> None:
@@ -311,9 +312,19 @@ def test_own_visas_count_only_while_the_grant_is_live(keys: dict[str, PrivateKey
     checked = own_verifier(keys, node_key, grants)
     token = bearer(passport(node_keys, [visa(node_keys, iss=NODE)], iss=NODE))
     assert checked.resolve(token).controlled_datasets == frozenset({"DS1"})
-    assert grants.asked == [("v-DS1", "alice", "DS1")]
+    assert grants.asked == [[("v-DS1", "alice", "DS1")]]
     grants.live.clear()  # revoked
     assert checked.resolve(token).tier is Tier.REGISTERED
+
+
+def test_one_liveness_question_per_passport(keys: dict[str, PrivateKey]) -> None:
+    node_key = Ed25519PrivateKey.generate()
+    node_keys = {**keys, NODE: node_key}
+    grants = Grants({("v-DS2", "alice", "DS2")})
+    own = [visa(node_keys, iss=NODE, dataset=d) for d in ("DS1", "DS2")]
+    requester = own_verifier(keys, node_key, grants).resolve(bearer(passport(node_keys, own, iss=NODE)))
+    assert requester.controlled_datasets == frozenset({"DS2"})
+    assert grants.asked == [[("v-DS1", "alice", "DS1"), ("v-DS2", "alice", "DS2")]]
 
 
 def test_own_visas_without_a_liveness_check_or_a_visa_id_grant_nothing(keys: dict[str, PrivateKey]) -> None:
@@ -323,7 +334,7 @@ def test_own_visas_without_a_liveness_check_or_a_visa_id_grant_nothing(keys: dic
         bearer(passport(node_keys, [visa(node_keys, iss=NODE)], iss=NODE))).tier is Tier.REGISTERED
     no_id = jwt.decode(visa(node_keys, iss=NODE), options={"verify_signature": False})
     del no_id["jti"]
-    always = own_verifier(keys, node_key, lambda *_: True)
+    always = own_verifier(keys, node_key, lambda visas: {v.visa_id for v in visas})
     assert always.resolve(bearer(passport(node_keys, [sign(node_key, no_id)], iss=NODE))).tier is Tier.REGISTERED
 
 
@@ -331,7 +342,7 @@ def test_own_visas_in_another_brokers_passport_grant_nothing(keys: dict[str, Pri
     """Our visas name our local usernames; another broker's "alice" may be someone else."""
     node_key = Ed25519PrivateKey.generate()
     node_keys = {**keys, NODE: node_key}
-    checked = own_verifier(keys, node_key, lambda *_: True)
+    checked = own_verifier(keys, node_key, lambda visas: {v.visa_id for v in visas})
     requester = checked.resolve(bearer(passport(node_keys, [visa(node_keys, iss=NODE)], iss=BROKER)))
     assert requester.tier is Tier.REGISTERED
 
@@ -340,7 +351,7 @@ def test_a_failing_liveness_check_fails_closed(keys: dict[str, PrivateKey]) -> N
     node_key = Ed25519PrivateKey.generate()
     node_keys = {**keys, NODE: node_key}
 
-    def database_down(*_: str) -> bool:
+    def database_down(_: Sequence[OwnVisa]) -> set[str]:
         raise ConnectionError("database unreachable")
 
     requester = own_verifier(keys, node_key, database_down).resolve(
@@ -353,6 +364,22 @@ def test_a_verifier_clock_past_the_visa_expiry_refuses_it(keys: dict[str, Privat
                                            TrustedBroker(DAC, pem(keys[DAC]))],
                                           node_url=NODE, clock=lambda: time.time() + 3600)
     assert later.resolve(bearer(passport(keys, [visa(keys)]))).tier is Tier.PUBLIC
+
+
+def test_a_token_verified_before_still_expires(keys: dict[str, PrivateKey]) -> None:
+    """Verified signatures are remembered; validity in time is judged on every request."""
+    now = [time.time()]
+    clocked = PassportVerifier.from_brokers([TrustedBroker(BROKER, pem(keys[BROKER])),
+                                             TrustedBroker(DAC, pem(keys[DAC]))], node_url=NODE, clock=lambda: now[0])
+    short_visa = sign(keys[DAC], {**jwt.decode(visa(keys), options={"verify_signature": False}),
+                                  "exp": int(now[0]) + 120})
+    token = bearer(passport(keys, [short_visa]))
+    assert clocked.resolve(token).tier is Tier.CONTROLLED
+    assert clocked.resolve(token).tier is Tier.CONTROLLED
+    now[0] += 300  # the visa has expired, the passport (10 minutes) not yet
+    assert clocked.resolve(token).tier is Tier.REGISTERED
+    now[0] += 600
+    assert clocked.resolve(token).tier is Tier.PUBLIC
 
 
 # --- configuration -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ A researcher asks for controlled access to one dataset, for a stated purpose, fr
 country decides whether the donors' national or international sharing consent applies). A data
 steward approves it for a number of days, or rejects it with a reason; nobody decides their own
 request. Approval issues a GA4GH ``ControlledAccessGrants`` visa (:mod:`genomed.share.visas`) whose
-``jti`` is the request's visa id. The verifier asks :func:`visa_is_live` about every visa this
+``jti`` is the request's visa id. The verifier asks :func:`live_visas` about every visa this
 node issued, on every request, straight from the database: a revocation (or the researcher's
 account being deactivated) takes effect on the very next query, with no cache to go stale.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, select, update
 from sqlalchemy.orm import Session
 
 from genomed.access.purpose import Purpose
@@ -31,7 +31,7 @@ from genomed.context import NodeContext
 from genomed.db.base import utcnow
 from genomed.errors import AccessDeniedError, DuplicateError, GenomedError, InputError, NotFoundError, StateError
 from genomed.share.models import AccessRequest, BeaconDocument
-from genomed.share.passports import DATASET_ID, PassportVerifier, country_code
+from genomed.share.passports import DATASET_ID, OwnVisa, PassportVerifier, country_code
 from genomed.share.settings import SharingSettings, load_sharing
 from genomed.share.visas import VisaGrant, own_issuer, sign_passport, sign_visa
 
@@ -261,28 +261,39 @@ def list_requests(ctx: NodeContext, actor: str, status: str | None = None) -> li
                           decided_by=names[r.decided_by] if r.decided_by else None) for r in rows]
 
 
-def _live_rows(now: dt.datetime) -> Select[AccessRequest, str]:
-    return (select(AccessRequest, User.username).join(User, User.id == AccessRequest.requester_id)
-            .where(AccessRequest.status == Status.APPROVED.value, AccessRequest.revoked_at.is_(None),
-                   AccessRequest.expires_at > now, User.active.is_(True)))
+def _live(now: dt.datetime) -> ColumnElement[bool]:
+    """The condition a live grant meets: approved, unrevoked, unexpired, its researcher's account active."""
+    return and_(AccessRequest.status == Status.APPROVED.value, AccessRequest.revoked_at.is_(None),
+                AccessRequest.expires_at > now, User.active.is_(True))
+
+
+def live_visas(ctx: NodeContext, visas: Sequence[OwnVisa]) -> set[str]:
+    """The ids of those of this node's ``visas`` that still grant what they say, as of now.
+
+    Live means: its request is approved, not revoked, not expired, for that dataset and that
+    researcher, whose account is active. Read from the database on every call, so that nothing can
+    serve a revoked grant from memory. It runs before every answer to a passport holding our visas,
+    hence one plain read for the whole passport, on a pooled connection, without an ORM session.
+    """
+    wanted = {(visa.visa_id, visa.subject, visa.dataset_id) for visa in visas}
+    if not wanted:
+        return set()
+    query = (select(AccessRequest.visa_id, User.username, AccessRequest.dataset_id)
+             .join(User, User.id == AccessRequest.requester_id)
+             .where(AccessRequest.visa_id.in_({visa_id for visa_id, _, _ in wanted}), _live(utcnow())))
+    with ctx.engine.connect() as connection:
+        return {str(row[0]) for row in connection.execute(query) if tuple(row) in wanted}
 
 
 def visa_is_live(ctx: NodeContext, visa_id: str, subject: str, dataset_id: str) -> bool:
-    """Whether this node's visa ``visa_id`` still grants ``dataset_id`` to ``subject``, as of now.
-
-    Live means: its request is approved, not revoked, not expired, for that dataset and that
-    researcher, whose account is active. Read from the database on every call, so that nothing
-    can serve a revoked grant from memory.
-    """
-    with ctx.transaction() as session:
-        found = session.execute(_live_rows(utcnow()).where(AccessRequest.visa_id == visa_id)).first()
-    return found is not None and found[0].dataset_id == dataset_id and found[1] == subject
+    """Whether one visa of this node still grants ``dataset_id`` to ``subject`` (see :func:`live_visas`)."""
+    return visa_id in live_visas(ctx, [OwnVisa(visa_id=visa_id, subject=subject, dataset_id=dataset_id)])
 
 
 def live_grants(session: Session, user: User, now: dt.datetime) -> Sequence[AccessRequest]:
-    rows = session.execute(_live_rows(now).where(AccessRequest.requester_id == user.id)
-                           .order_by(AccessRequest.id))
-    return [row for row, _ in rows]
+    return list(session.scalars(select(AccessRequest).join(User, User.id == AccessRequest.requester_id)
+                                .where(AccessRequest.requester_id == user.id, _live(now))
+                                .order_by(AccessRequest.id)))
 
 
 def issue_passport(ctx: NodeContext, actor: str, settings: SharingSettings | None = None) -> str:
@@ -312,4 +323,4 @@ def node_verifier(ctx: NodeContext, settings: SharingSettings) -> PassportVerifi
     """The verifier of a serving node: its trusted brokers, and itself as issuer with live-grant checks."""
     return PassportVerifier.from_brokers(
         settings.brokers, own=own_issuer(ctx.keys, settings), node_url=settings.beacon.public_url,
-        visa_is_live=lambda visa_id, subject, dataset: visa_is_live(ctx, visa_id, subject, dataset))
+        live_visas=lambda visas: live_visas(ctx, visas))

@@ -24,7 +24,7 @@ controlled grant when, in addition:
 * it carries no ``conditions`` (GA4GH: a clearinghouse that does not evaluate conditions must not
   honour a visa that has them);
 * if this node issued it, it sits in a passport this node issued (our visas name our local users,
-  whose names mean nothing in another broker's namespace) and ``visa_is_live`` confirms the access
+  whose names mean nothing in another broker's namespace) and ``live_visas`` confirms the access
   request behind it is still approved, unrevoked and unexpired, so revocation is immediate.
 
 Anything invalid falls back, silently, to fewer rights; nothing here raises on a bad token.
@@ -32,9 +32,14 @@ Anything invalid falls back, silently, to fewer rights; nothing here raises on a
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,12 +62,24 @@ LEEWAY_SECONDS = 30
 # Bounds on what one request can make us verify: a token is a few kB, a passport a few dozen visas.
 MAX_TOKEN_CHARS = 64_000
 MAX_VISAS = 100
+VERIFIED_CACHE = 1024  # tokens; at most MAX_TOKEN_CHARS each, only ever ones a trusted issuer signed
 DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 VerifyKey = Ed25519PublicKey | RSAPublicKey | EllipticCurvePublicKey
-# (visa id, visa subject, dataset id) -> is the access request behind this node's own visa still live?
-VisaLiveness = Callable[[str, str, str], bool]
+
+
+@dataclass(frozen=True)
+class OwnVisa:
+    """A grant one visa asserts: its id (``jti``), its subject and the dataset of this node it names."""
+
+    visa_id: str
+    subject: str
+    dataset_id: str
+
+
+# Which of these visas of this node still stand for a live access request? (their ids)
+VisaLiveness = Callable[[Sequence[OwnVisa]], set[str]]
 
 
 def algorithms_for(key: VerifyKey) -> list[str]:
@@ -110,6 +127,32 @@ def dataset_of_visa(value: str, datasets_url: str) -> str | None:
     return dataset if DATASET_ID.match(dataset) and dataset not in (".", "..") else None
 
 
+def _segment(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def peek(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A JWT's header and payload, unverified: only to pick the issuer's key before PyJWT verifies.
+
+    PyJWT's own unverified decode checks every character in Python, which for a passport of a few
+    kB cost as much as verifying it; nothing read here is trusted, the verified decode follows.
+
+    >>> peek("eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.")
+    ({'alg': 'none'}, {'iss': 'x'})
+    >>> peek("a.b.c") is None, peek("no dots") is None
+    (True, True)
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    header, payload = _segment(parts[0]), _segment(parts[1])
+    return None if header is None or payload is None else (header, payload)
+
+
 def country_code(value: object) -> str | None:
     """An ISO 3166-1 alpha-2 code from a claim, or ``None`` for anything else.
 
@@ -127,14 +170,14 @@ class PassportVerifier:
 
     ``node_url`` is this node's public URL: only visas naming a dataset under
     ``<node_url>/datasets/`` grant anything, and a token with an audience must name it.
-    ``own_issuer`` is the ``iss`` of the tokens this node signs; ``visa_is_live`` is asked about
-    every visa this node issued itself, so revoking an access request makes its visa worthless at
-    once, before it expires. An error in ``visa_is_live`` (a database outage) counts
-    as "not live": the verifier fails closed.
+    ``own_issuer`` is the ``iss`` of the tokens this node signs; ``live_visas`` is asked, once per
+    passport, about every visa this node issued itself, so revoking an access request makes its visa
+    worthless at once, before it expires. An error in ``live_visas`` (a database outage) counts as
+    "not live": the verifier fails closed.
     """
 
     def __init__(self, issuers: Sequence[Issuer], *, node_url: str, own_issuer: str | None = None,
-                 visa_is_live: VisaLiveness | None = None, clock: Callable[[], float] = time.time) -> None:
+                 live_visas: VisaLiveness | None = None, clock: Callable[[], float] = time.time) -> None:
         self.issuers: dict[str, Issuer] = {}
         for issuer in issuers:
             if issuer.name in self.issuers:
@@ -146,8 +189,13 @@ class PassportVerifier:
         self.audience = node_url.rstrip("/")
         self.datasets_url = f"{self.audience}/datasets"
         self.own_issuer = own_issuer
-        self.visa_is_live = visa_is_live
+        self.live_visas = live_visas
         self.clock = clock
+        # Tokens whose signature verified, newest last: a researcher sends the same passport with every
+        # query. Only what cannot change is kept (a signature stays valid); time is checked on every
+        # use and the liveness of our own visas is asked every time, so nothing here can go stale.
+        self._verified: OrderedDict[str, tuple[Issuer, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_brokers(cls, brokers: Sequence[TrustedBroker], *, own: Issuer | None = None,
@@ -176,13 +224,29 @@ class PassportVerifier:
         return any(isinstance(name, str) and name.rstrip("/") == self.audience for name in names)
 
     def _verified_claims(self, token: str) -> tuple[Issuer, dict[str, Any]] | None:
+        """The issuer and claims of a token whose signature verifies and which is valid now."""
         if len(token) > MAX_TOKEN_CHARS:
             return None
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
+        with self._lock:
+            verified = self._verified.get(token)
+            if verified is not None:
+                self._verified.move_to_end(token)
+        if verified is None:
+            verified = self._signed_claims(token)
+            if verified is None:
+                return None
+            with self._lock:
+                self._verified[token] = verified
+                while len(self._verified) > VERIFIED_CACHE:
+                    self._verified.popitem(last=False)
+        return verified if self._fresh(verified[1]) else None
+
+    def _signed_claims(self, token: str) -> tuple[Issuer, dict[str, Any]] | None:
+        """What depends on the token alone: the signature of a trusted issuer, required claims, audience."""
+        peeked = peek(token)
+        if peeked is None:
             return None
+        header, unverified = peeked
         issuer = self.issuers.get(str(unverified.get("iss", "")))
         if issuer is None:
             return None
@@ -196,23 +260,22 @@ class PassportVerifier:
         except jwt.PyJWTError as exc:
             LOG.debug("token from %s refused: %s", issuer.name, exc)
             return None
-        if not self._fresh(claims) or not self._audience_fits(claims):
-            return None
-        if not isinstance(claims["sub"], str) or not claims["sub"].strip():
+        if not self._audience_fits(claims) or not isinstance(claims["sub"], str) or not claims["sub"].strip():
             return None
         return issuer, claims
 
-    def _live(self, visa_id: str, subject: str, dataset: str) -> bool:
-        if self.visa_is_live is None or not visa_id:
-            return False
+    def _live(self, candidates: list[OwnVisa]) -> set[str]:
+        """The ids of this node's visas whose grants are live; none when that cannot be known."""
+        if self.live_visas is None or not candidates:
+            return set()
         try:
-            return self.visa_is_live(visa_id, subject, dataset)
+            return self.live_visas(candidates)
         except Exception:  # fail closed: a grant we cannot confirm is no grant
-            LOG.warning("cannot check visa %s; refusing it", visa_id, exc_info=True)
-            return False
+            LOG.warning("cannot check %d visa(s) of this node; refusing them", len(candidates), exc_info=True)
+            return set()
 
-    def _granted_dataset(self, passport_issuer: Issuer, subject: str, visa_token: object) -> tuple[str, str] | None:
-        """The (dataset, visa id) one visa of a passport grants, or ``None``."""
+    def _grant(self, passport_issuer: Issuer, subject: str, visa_token: object) -> tuple[OwnVisa, bool] | None:
+        """What one visa of a passport grants, and whether this node issued it (then liveness decides)."""
         if not isinstance(visa_token, str):
             return None
         checked = self._verified_claims(visa_token)
@@ -227,11 +290,12 @@ class PassportVerifier:
         dataset = dataset_of_visa(body["value"], self.datasets_url)
         if dataset is None:
             return None
-        visa_id = str(visa.get("jti", ""))
-        if visa_issuer.name == self.own_issuer and (
-                passport_issuer.name != self.own_issuer or not self._live(visa_id, subject, dataset)):
+        grant = OwnVisa(visa_id=str(visa.get("jti", "")), subject=subject, dataset_id=dataset)
+        if visa_issuer.name != self.own_issuer:
+            return grant, False
+        if passport_issuer.name != self.own_issuer or not grant.visa_id:
             return None
-        return dataset, visa_id
+        return grant, True
 
     def resolve(self, authorization: str | None, address: str = "unknown") -> Requester:
         """The requester a ``Authorization: Bearer <passport>`` header proves; public when it proves nothing."""
@@ -256,15 +320,17 @@ class PassportVerifier:
         if not isinstance(visas, list) or VISA_CLAIM in claims:
             return anonymous  # a visa, or a token of another kind, is not a passport
         subject = str(claims["sub"])
-        datasets: set[str] = set()
-        visa_ids: list[str] = []
+        grants: list[OwnVisa] = []
+        own: list[OwnVisa] = []
         for visa_token in visas[:MAX_VISAS]:
-            granted = self._granted_dataset(issuer, subject, visa_token)
-            if granted is None:
-                continue
-            datasets.add(granted[0])
-            if granted[1]:
-                visa_ids.append(granted[1])
+            found = self._grant(issuer, subject, visa_token)
+            if found is not None:
+                (own if found[1] else grants).append(found[0])
+        if own:  # one question to the registry for all of this node's visas
+            live = self._live(own)
+            grants.extend(grant for grant in own if grant.visa_id in live)
+        datasets = {grant.dataset_id for grant in grants}
+        visa_ids = [grant.visa_id for grant in grants if grant.visa_id]
         # The operator's word on a national broker's users outweighs the broker's per-passport claim.
         country = country_code(issuer.country) or country_code(claims.get("country"))
         return Requester(
