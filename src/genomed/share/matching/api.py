@@ -82,6 +82,7 @@ def _audit(node: SharingNode, requester: Requester, outcome: str, object_id: str
 
 def answer(node: SharingNode, headers: Mapping[str, str], address: str, body: bytes) -> Response:
     """The whole answer to one ``POST /match`` (synchronous: run in a worker thread)."""
+    headers = {name.lower(): value for name, value in headers.items()}
     peer = peer_for_token(node, headers.get(TOKEN_HEADER))
     if peer is None:
         reason = "missing X-Auth-Token" if not headers.get(TOKEN_HEADER) else "unknown X-Auth-Token"

@@ -52,6 +52,9 @@ class BenchmarkOutcome:
     ranks: tuple[tuple[str, int | None], ...]
     """Each query's rank of its first same-disorder result (1-based), None when none was returned."""
     latencies: tuple[float, ...]
+    top5_recall: float = 0.0
+    """Mean, over the patients with a partner, of same-disorder results in the top 5 / min(5, partners):
+    finer than top-5 (which one hit fills), it tells whether *all* the similar patients come first."""
 
     @property
     def top1_fraction(self) -> float:
@@ -73,14 +76,19 @@ def evaluate(patients: Sequence[MmePatient], search: Search) -> BenchmarkOutcome
         disorders[p.id] & disorders[o.id] for o in patients if o.id != p.id))
     ranks: list[tuple[str, int | None]] = []
     latencies: list[float] = []
+    recalls: list[float] = []
     for query in patients:
         started = time.perf_counter()
         found = [r for r in search(query) if r.id != query.id]
         latencies.append(time.perf_counter() - started)
-        rank = next((i + 1 for i, r in enumerate(found) if disorders[query.id] & disorder_ids(r)), None)
-        ranks.append((query.id, rank))
+        same = [bool(disorders[query.id] & disorder_ids(r)) for r in found]
+        ranks.append((query.id, next((i + 1 for i, hit in enumerate(same) if hit), None)))
+        partners = sum(1 for o in patients if o.id != query.id and disorders[query.id] & disorders[o.id])
+        if partners:
+            recalls.append(sum(same[:5]) / min(5, partners))
     return BenchmarkOutcome(len(patients), with_partner, sum(1 for _, r in ranks if r == 1),
-                            sum(1 for _, r in ranks if r is not None and r <= 5), tuple(ranks), tuple(latencies))
+                            sum(1 for _, r in ranks if r is not None and r <= 5), tuple(ranks), tuple(latencies),
+                            sum(recalls) / len(recalls) if recalls else 0.0)
 
 
 def in_memory_search(patients: Iterable[MmePatient], matcher: Matcher | None = None, limit: int = 5) -> Search:

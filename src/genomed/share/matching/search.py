@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from genomed.share.matching.documents import MmePatient, parse_patient
 from genomed.share.matching.scoring import DEFAULT_LIMIT, Match, Matcher, PreparedPatient
-from genomed.share.matching.store import matchable_cases
-from genomed.share.models import MatchCase
+from genomed.share.matching.store import CaseVersion, documents_of, matchable_versions
 
 
 @dataclass(frozen=True)
@@ -36,31 +36,28 @@ class CaseIndex:
         self._prepared: dict[int, tuple[dt.datetime, PreparedPatient]] = {}
         self._lock = threading.Lock()
 
-    def prepared(self, row: MatchCase) -> PreparedPatient:
+    def prepared(self, session: Session, versions: Sequence[CaseVersion]) -> list[tuple[str, PreparedPatient]]:
+        """The prepared form of each version, reading and preparing only those not cached yet; prunes the rest."""
         with self._lock:
-            cached = self._prepared.get(row.id)
-        if cached is not None and cached[0] == row.created_at:
-            return cached[1]
-        prepared = self.matcher.prepare(parse_patient(row.document, where=f"match case {row.case_id}"))
+            cached = dict(self._prepared)
+        missing = [v for v in versions if (hit := cached.get(v.row_id)) is None or hit[0] != v.stored_at]
+        documents = documents_of(session, [v.row_id for v in missing])
+        for version in missing:
+            patient = parse_patient(documents[version.row_id], where=f"match case {version.case_id}")
+            cached[version.row_id] = (version.stored_at, self.matcher.prepare(patient))
+        live = {v.row_id for v in versions}
         with self._lock:
-            self._prepared[row.id] = (row.created_at, prepared)
-        return prepared
-
-    def prune(self, live: set[int]) -> None:
-        with self._lock:
-            for stale in set(self._prepared) - live:
-                del self._prepared[stale]
+            self._prepared = {row_id: entry for row_id, entry in cached.items() if row_id in live}
+        return [(v.case_id, cached[v.row_id][1]) for v in versions]
 
 
 def search(session: Session, index: CaseIndex, query: MmePatient, settings: SearchSettings | None = None, *,
            exclude: str | None = None, at: dt.datetime | None = None) -> list[Match]:
     """The best matches for ``query`` among the cases matchable at ``at`` (now); ``exclude`` skips one case id."""
     chosen = settings or SearchSettings()
-    offered = matchable_cases(session, at)
-    index.prune({row.id for row in offered})
-    rows = [row for row in offered if row.case_id != exclude]
+    cases = index.prepared(session, matchable_versions(session, at))
     prepared_query = index.matcher.prepare(query)
-    return index.matcher.rank(prepared_query, ((row.case_id, index.prepared(row)) for row in rows),
+    return index.matcher.rank(prepared_query, ((key, case) for key, case in cases if key != exclude),
                               limit=chosen.limit, min_score=chosen.min_score)
 
 

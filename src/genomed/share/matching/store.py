@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from genomed.access.purpose import Purpose
@@ -55,14 +55,40 @@ def consented_patients(at: dt.datetime) -> Select[Any]:
                    or_(ConsentScope.withdrawn_at.is_(None), ConsentScope.withdrawn_at > at)))
 
 
+def _matchable(at: dt.datetime | None) -> ColumnElement[bool]:
+    moment = at or utcnow()
+    return and_(MatchCase.withdrawn_at.is_(None),
+                or_(MatchCase.source == SOURCE_IMPORTED,
+                    and_(MatchCase.source == SOURCE_CATALOG, MatchCase.patient_id.in_(consented_patients(moment)))))
+
+
 def matchable_cases(session: Session, at: dt.datetime | None = None) -> list[MatchCase]:
     """Every case that may be matched at ``at`` (now): not withdrawn, and consented if from the catalog."""
-    moment = at or utcnow()
-    allowed = or_(MatchCase.source == SOURCE_IMPORTED,
-                  and_(MatchCase.source == SOURCE_CATALOG,
-                       MatchCase.patient_id.in_(consented_patients(moment))))
-    return list(session.scalars(select(MatchCase).where(MatchCase.withdrawn_at.is_(None), allowed)
-                                .order_by(MatchCase.id)))
+    return list(session.scalars(select(MatchCase).where(_matchable(at)).order_by(MatchCase.id)))
+
+
+@dataclass(frozen=True)
+class CaseVersion:
+    """Which version of which case: enough to find its prepared form in a cache without reading the document."""
+
+    row_id: int
+    case_id: str
+    stored_at: dt.datetime
+
+
+def matchable_versions(session: Session, at: dt.datetime | None = None) -> list[CaseVersion]:
+    """:func:`matchable_cases` without the documents (the per-query path reads only what changed)."""
+    rows = session.execute(select(MatchCase.id, MatchCase.case_id, MatchCase.created_at).where(_matchable(at))
+                           .order_by(MatchCase.id))
+    return [CaseVersion(row_id, case_id, stored_at) for row_id, case_id, stored_at in rows]
+
+
+def documents_of(session: Session, row_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The stored documents of some rows, in one query."""
+    if not row_ids:
+        return {}
+    return {row_id: document for row_id, document in
+            session.execute(select(MatchCase.id, MatchCase.document).where(MatchCase.id.in_(list(row_ids))))}
 
 
 def is_matchable(session: Session, row: MatchCase, at: dt.datetime | None = None) -> bool:
@@ -215,6 +241,6 @@ def list_cases(ctx: NodeContext, actor: str) -> list[CaseSummary]:
         return out
 
 
-__all__ = ["MATCHING_PERMISSION", "SOURCE_CATALOG", "SOURCE_IMPORTED", "CaseSummary", "ImportOutcome",
-           "case_by_id", "consented_patients", "import_patients", "is_matchable", "list_cases", "matchable_cases",
-           "parse_all", "read_patients_file", "withdraw_case"]
+__all__ = ["MATCHING_PERMISSION", "SOURCE_CATALOG", "SOURCE_IMPORTED", "CaseSummary", "CaseVersion", "ImportOutcome",
+           "case_by_id", "consented_patients", "documents_of", "import_patients", "is_matchable", "list_cases",
+           "matchable_cases", "matchable_versions", "parse_all", "read_patients_file", "withdraw_case"]
