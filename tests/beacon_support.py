@@ -175,6 +175,7 @@ SITES: list[tuple[str, int, str, str, tuple[int, ...]]] = [
     ("chr1", 6000, "G", "C", (10, 11, 0, 1)),              # carried mostly by donors who share nothing
     ("chr2", 100_000, "T", "G", (0, 1, 2, 3, 4, 5, 6, 7)),
     ("chr2", 100_050, "A", "T", (3, 4, 5, 6, 7)),
+    ("chr17", 43_045_712, "G", "A", (0, 1, 2, 3, 4, 5)),   # in BRCA1 (MANE span chr17:43044294-43125364)
 ]
 
 
