@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import getpass
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from genomed.cli.common import STATE, console, opened_node
+
+if TYPE_CHECKING:  # the CLI imports the sharing stack only when a command needs it
+    from genomed.share.beacon.requests import BeaconRequest
+    from genomed.share.identity import Requester
+    from genomed.share.node import SharingNode
 
 federation = typer.Typer(help="Ask the federation's nodes at once; manage this node's peers.", no_args_is_help=True)
 peers = typer.Typer(help="The peers this node asks and whose signed requests it trusts (sharing.toml).",
@@ -71,3 +78,73 @@ def identity(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
                           "public_key": card.public_key}, indent=2))
         return
     print(card.as_peer_toml(), end="")
+
+
+@federation.command("query")
+def query(
+    variant: Annotated[str, typer.Option("--variant", help="chrom:pos:ref:alt (1-based), e.g. chr1:55051215:G:GA.")],
+    timeout: Annotated[float, typer.Option(help="Seconds each peer has to answer.")] = 2.0,
+    boolean: Annotated[bool, typer.Option("--boolean", help="Ask only whether the variant exists.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the merged Beacon v2 response.")] = False,
+) -> None:
+    """Ask this node and every peer whether they hold a variant: one row per node, then the peers that failed.
+
+    This node answers in process (as a registered requester of its own country, audited as
+    ``cli:<user>``); the peers are asked over HTTP with this node's signature.
+    """
+    from genomed.share.beacon.requests import BeaconRequest
+    from genomed.share.beacon.service import BeaconService
+    from genomed.share.federation.query import bounded_timeout
+    from genomed.share.identity import Requester, Tier
+    from genomed.share.node import SharingNode
+    from genomed.store.service import parse_variant
+
+    spec = parse_variant(variant)
+    with opened_node() as ctx:
+        node = SharingNode.open(ctx)
+        requester = Requester(identity=f"cli:{STATE.user or getpass.getuser()}", tier=Tier.REGISTERED,
+                              country=ctx.config.country)
+        request = BeaconRequest(granularity="boolean" if boolean else "count", granularity_given=True, parameters={
+            "assemblyId": ctx.config.genome_build, "referenceName": spec.chrom, "start": [spec.pos - 1],
+            "referenceBases": spec.ref, "alternateBases": spec.alt})
+        try:
+            body = asyncio.run(_ask(node, requester, request, bounded_timeout(timeout)))
+        finally:
+            BeaconService.of(node).close()
+    if as_json:
+        print(json.dumps(body, indent=2))
+        return
+    _print_answer(body)
+
+
+async def _ask(node: SharingNode, requester: Requester, request: BeaconRequest, timeout: float) -> dict[str, Any]:
+    from genomed.share.federation.query import close_client, federated_variants
+
+    try:
+        return await federated_variants(node, requester, request, timeout=timeout)
+    finally:
+        await close_client(node)
+
+
+def _print_answer(body: dict[str, Any]) -> None:
+    summary = body["responseSummary"]
+    table = Table("node", "country", "beacon id", "exists", "count", "granularity", "ms", title="answers")
+    for result_set in body["response"]["resultSets"]:
+        info = result_set["info"]
+        counted = info["returnedGranularity"] != "boolean"
+        table.add_row(result_set["id"] + (" (this node)" if info["local"] else ""), info["country"],
+                      str(info["beaconId"] or ""), "yes" if result_set["exists"] else "no",
+                      str(result_set["resultsCount"]) if counted else "-", info["returnedGranularity"],
+                      f"{info['latencyMs']:.1f}")
+    console.print(table)
+    unreachable = body["info"]["unreachable"]
+    if unreachable:
+        failed = Table("node", "country", "url", "status", "detail", title="peers that did not answer")
+        for peer in unreachable:
+            failed.add_row(peer["node"], peer["country"], peer["url"], peer["status"], peer["detail"])
+        console.print(failed)
+    federation_info = body["info"]["federation"]
+    total = f", {summary['numTotalResults']} result(s)" if "numTotalResults" in summary else ""
+    console.print(f"exists: {'yes' if summary['exists'] else 'no'}{total}; "
+                  f"{federation_info['nodesAnswered']} of {federation_info['nodesAsked']} nodes answered "
+                  f"in {federation_info['elapsedMs']:.0f} ms", highlight=False)

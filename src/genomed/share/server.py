@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from genomed import __version__
 from genomed.share.beacon.router import router as beacon_router
+from genomed.share.federation.router import router as federation_router
 from genomed.share.matching.api import router as matching_router
 from genomed.share.node import SharingNode
 
@@ -21,5 +22,6 @@ def create_app(node: SharingNode) -> FastAPI:
     app.state.sharing = node
     # --- routers (one per module; keep this list sorted) ---
     app.include_router(beacon_router)
+    app.include_router(federation_router)
     app.include_router(matching_router)
     return app
