@@ -19,12 +19,10 @@ import pytest
 from sqlalchemy import select
 
 from genomed.audit.models import AuditEntry
-from genomed.catalog import consents, patients, prescriptions
-from genomed.catalog.models import Analysis, Candidate, Prescription, User
+from genomed.catalog import consents
 from genomed.cli import main
 from genomed.context import NodeContext
 from genomed.errors import ConsentError, StateError
-from genomed.interpret.service import PIPELINE
 from genomed.node import init_node
 from genomed.share.matching.benchmark import disorder_ids
 from genomed.share.matching.documents import parse_patient
@@ -40,13 +38,13 @@ from mme_support import (
     TOKEN_FROM_PEER,
     TOKEN_TO_PEER,
     add_steward,
+    interpreted_case,
     mme_headers,
     serve,
     serve_node,
     sha256,
     sharing_settings,
 )
-from test_catalog import ID_TESTS, staff
 
 QUERY: dict[str, Any] = {"patient": {
     "id": "query-1", "contact": {"name": "Dr Query", "href": "mailto:q@example.org"},
@@ -207,42 +205,8 @@ def test_benchmark_patients_find_same_disorder_patients_over_http(benchmark_node
 
 # ---------------------------------------------------------------------------------------- catalog and consent
 
-def _interpreted_case(ctx: NodeContext, *, scopes: list[str]) -> tuple[str, str]:
-    """A consented child's case with an interpretation whose top candidate is an EFTUD2 stop-gain.
-
-    The interpretation rows are written directly (running the interpreter is another module's test):
-    what publishing reads is the stored candidates, exactly as ``interpret_case`` stores them.
-    """
-    staff(ctx)
-    pseudonym = patients.include_patient(ctx, "presc", national_id="2 15 03 69 123 456 78", birth_date="2015-03-14",
-                                         sex="female").pseudonym
-    consents.give_consent(ctx, "presc", pseudonym=pseudonym, scopes=scopes, form_version="v4")
-    case = prescriptions.prescribe(ctx, "presc", pseudonym=pseudonym, indication_code="RD-ID",
-                                   hpo_terms=["HP:0000347", "HP:0008551", "HP:0000453", "HP:0001249"],
-                                   prior_tests=ID_TESTS)
-    with ctx.transaction() as session:
-        bix = session.scalar(select(User).where(User.username == "bix"))
-        assert bix is not None
-        row = session.scalar(select(Prescription).where(Prescription.reference == case.reference))
-        assert row is not None
-        row.excluded_hpo_terms = ["HP:0001250"]
-        analysis = Analysis(prescription_id=row.id, kind="interpretation", pipeline=PIPELINE, pipeline_version="t",
-                            genome_build="GRCh38", parameters={}, provenance={}, status="succeeded",
-                            started_by=bix.id)
-        session.add(analysis)
-        session.flush()
-        stop = {"variant": "chr17-44851763-G-A", "chrom": "chr17", "pos": 44851763, "ref": "G", "alt": "A",
-                "zygosity": "heterozygous", "consequence": "stop_gained"}
-        for rank, (gene, variants) in enumerate([("EFTUD2", [stop]), ("SCN1A", []), ("SNRPB", []), ("GPX4", [])], 1):
-            session.add(Candidate(analysis_id=analysis.id, rank=rank, gene=gene, combined_score=1.0 / rank,
-                                  phenotype_score=0.5, variant_score=0.5, mode="AD", acmg_class=None,
-                                  details={"variants": variants}))
-    add_steward(ctx, "matchmaker")
-    return case.reference, pseudonym
-
-
 def test_a_withdrawn_consent_removes_a_published_case_at_once(node: NodeContext) -> None:
-    reference, pseudonym = _interpreted_case(node, scopes=["diagnosis", "case_matching"])
+    reference, pseudonym = interpreted_case(node, scopes=["diagnosis", "case_matching"])
     published = publish_case(node, "matchmaker", sharing_settings(), case_reference=reference)
     document = published.to_json()
     assert [f["gene"]["id"] for f in document["genomicFeatures"]] == ["ENSG00000108883", "ENSG00000144285",
@@ -267,7 +231,7 @@ def test_a_withdrawn_consent_removes_a_published_case_at_once(node: NodeContext)
 
 
 def test_publishing_without_case_matching_consent_is_refused_and_audited(node: NodeContext) -> None:
-    reference, _ = _interpreted_case(node, scopes=["diagnosis"])
+    reference, _ = interpreted_case(node, scopes=["diagnosis"])
     with pytest.raises(ConsentError, match="was never given"):
         publish_case(node, "matchmaker", sharing_settings(), case_reference=reference)
     refusal = audit_rows(node, "match.publish")[-1]
