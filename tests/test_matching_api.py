@@ -156,6 +156,14 @@ def test_an_invalid_patient_is_400_naming_the_fields(benchmark_node: tuple[str, 
     assert (entry.outcome, entry.object_id) == ("failed", "query-1")
 
 
+def test_an_oversized_body_is_413_and_not_parsed(benchmark_node: tuple[str, NodeContext]) -> None:
+    url, ctx = benchmark_node
+    huge = {"patient": {**QUERY["patient"], "features": [{"id": "HP:0000347"}] * 60_000}}
+    response = post(url, huge, mme_headers())
+    assert response.status_code == 413
+    assert json.loads(audit_rows(ctx)[-1].details)["status"] == 413
+
+
 def test_get_is_405(benchmark_node: tuple[str, NodeContext]) -> None:
     url, _ = benchmark_node
     response = httpx.get(f"{url}/match", headers=mme_headers())

@@ -4,13 +4,14 @@ Checks, in this order, each answered with the status the MME search API assigns 
 with a ``message``:
 
 1. ``X-Auth-Token`` must be the token one of our peers was given (``sharing.toml`` keeps only its
-   SHA-256): else **401**, whatever else is wrong, so an unknown caller learns nothing;
+   SHA-256): else **401**, whatever else is wrong and before its body is read, so an unknown caller
+   learns nothing and costs little;
 2. ``Content-Type`` must be an MME media type (**415**) of a version we speak (**406**, with our
    newest version in the response's ``Content-Type`` and ``supportedVersions`` in the body);
    ``Accept`` must allow one (**406**); see :mod:`.media`;
 3. the body must be JSON (**400**) holding a ``patient`` object (**422**: the request body is
    missing or is not a match request), and that patient must be a valid MME patient (**400**,
-   naming the fields);
+   naming the fields); a body over 1 MiB is **413** (not read further);
 4. the answer: the best matches among the cases matchable *now* (consent read at query time),
    in the negotiated version's media type.
 
@@ -37,6 +38,8 @@ from genomed.share.settings import Peer
 
 EXTENSION = "matching"
 ACTION = "mme.match"
+MAX_BODY_BYTES = 1 << 20
+"""Largest request body read (an MME patient is a few kB): bounds what one peer can make us parse and score."""
 TOKEN_HEADER = "x-auth-token"  # noqa: S105 - a header name, not a secret
 
 router = APIRouter(tags=["Matchmaker Exchange"])
@@ -121,11 +124,33 @@ def answer(node: SharingNode, headers: Mapping[str, str], address: str, body: by
     return JSONResponse({"results": [m.to_json() for m in matches]}, media_type=version.media_type)
 
 
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it grows past ``limit`` bytes (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/match", summary="Find patients like this one (MME search API)")
 async def match(request: Request) -> Response:
     node: SharingNode = request.app.state.sharing
-    body = await request.body()
     address = request.client.host if request.client is not None else "unknown"
+    peer = peer_for_token(node, request.headers.get(TOKEN_HEADER))
+    if peer is None:  # refused before its body is read: an unknown caller costs us nothing more
+        return await run_in_threadpool(answer, node, request.headers, address, b"")
+    body = await _body(request, MAX_BODY_BYTES)
+    if body is None:
+        await run_in_threadpool(_audit, node, peer_requester(peer), "failed", "-", peer=peer.name, status=413,
+                                reason=f"body over {MAX_BODY_BYTES} bytes")
+        return _error(413, f"request body over {MAX_BODY_BYTES} bytes: an MME patient is a few kilobytes")
     return await run_in_threadpool(answer, node, request.headers, address, body)
 
 
