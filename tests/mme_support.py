@@ -56,11 +56,15 @@ def add_steward(ctx: NodeContext, name: str = "steward") -> None:
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI, port: int = 0) -> Iterator[str]:
-    """``app`` under uvicorn on a loopback port until the block ends; yields its base URL."""
+def serve(app: FastAPI, port: int = 0, lifespan: str = "off") -> Iterator[str]:
+    """``app`` under uvicorn on a loopback port until the block ends; yields its base URL.
+
+    ``lifespan`` is off by default: the matching tests need none of the other routers' start-up work
+    (and matching sets itself up on first use); ``"on"`` runs it as ``genomed serve`` does.
+    """
     chosen = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=chosen, log_level="warning",
-                                           access_log=False, lifespan="off"))
+                                           access_log=False, lifespan=lifespan))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

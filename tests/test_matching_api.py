@@ -22,7 +22,7 @@ from genomed.audit.models import AuditEntry
 from genomed.catalog import consents
 from genomed.cli import main
 from genomed.context import NodeContext
-from genomed.errors import ConsentError, StateError
+from genomed.errors import ConsentError, PeerError, StateError
 from genomed.node import init_node
 from genomed.share.matching.benchmark import disorder_ids
 from genomed.share.matching.documents import parse_patient
@@ -289,6 +289,25 @@ def test_our_node_queries_another_genomed_node(sqlite_node: NodeContext, tmp_pat
         assert json.loads(audit_rows(other)[-1].details)["peer"] == "France"
     finally:
         other.close()
+
+
+def test_served_with_its_lifespan_the_node_is_ready_before_the_first_query(sqlite_node: NodeContext) -> None:
+    node = SharingNode.open(sqlite_node, sharing_settings())
+    with serve(create_app(node), lifespan="on") as url:
+        assert "matching" in node.extensions  # set up during start-up, not by a query
+        assert post(url, QUERY, mme_headers()).json() == {"results": []}  # no case offered yet
+
+
+def test_tokens_never_reach_the_logs(benchmark_node: tuple[str, NodeContext], caplog: pytest.LogCaptureFixture) -> None:
+    url, ctx = benchmark_node
+    caplog.set_level("DEBUG")
+    post(url, QUERY, mme_headers())
+    post(url, QUERY, mme_headers(token="a-wrong-token-that-is-also-secret"))
+    with pytest.raises(PeerError, match="HTTP 401"):  # we send TOKEN_TO_PEER, which our own node never issued
+        query_peer_with_case(ctx, "steward", sharing_settings(peer_url=url), peer_name="Sweden", case_id="P0000079")
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (TOKEN_FROM_PEER, TOKEN_TO_PEER, "a-wrong-token-that-is-also-secret"):
+        assert secret not in logged
 
 
 def test_token_issue_stores_only_the_hash(sqlite_node: NodeContext, capsys: pytest.CaptureFixture[str]) -> None:

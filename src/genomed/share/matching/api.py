@@ -22,10 +22,12 @@ Every request, answered or refused, is audited through :meth:`SharingNode.audit`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -42,7 +44,6 @@ MAX_BODY_BYTES = 1 << 20
 """Largest request body read (an MME patient is a few kB): bounds what one peer can make us parse and score."""
 TOKEN_HEADER = "x-auth-token"  # noqa: S105 - a header name, not a secret
 
-router = APIRouter(tags=["Matchmaker Exchange"])
 
 
 class MatchingState:
@@ -53,13 +54,29 @@ class MatchingState:
         self.settings = settings or SearchSettings()
 
 
+_STATE_LOCK = threading.Lock()
+
+
 def matching_state(node: SharingNode) -> MatchingState:
-    """The node's matching state, created on first use (the HPO and MANE set-up takes a few seconds)."""
-    state = node.extensions.get(EXTENSION)
-    if not isinstance(state, MatchingState):
-        state = MatchingState()
-        node.extensions[EXTENSION] = state
-    return state
+    """The node's matching state, created once (the HPO and MANE set-up takes a few seconds)."""
+    with _STATE_LOCK:
+        state = node.extensions.get(EXTENSION)
+        if not isinstance(state, MatchingState):
+            state = MatchingState()
+            node.extensions[EXTENSION] = state
+        return state
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Set up the scoring before the server takes requests, so that no peer's first query waits for it."""
+    node = app.state.sharing
+    if isinstance(node, SharingNode):
+        await run_in_threadpool(matching_state, node)
+    yield
+
+
+router = APIRouter(tags=["Matchmaker Exchange"], lifespan=_lifespan)
 
 
 def peer_for_token(node: SharingNode, token: str | None) -> Peer | None:
