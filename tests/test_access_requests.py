@@ -64,6 +64,11 @@ def verifier(ctx: NodeContext) -> PassportVerifier:
     return access.node_verifier(ctx, SETTINGS)
 
 
+@pytest.fixture
+def sqlite_verifier(sqlite_ctx: NodeContext) -> PassportVerifier:
+    return access.node_verifier(sqlite_ctx, SETTINGS)
+
+
 def resolve(verifier: PassportVerifier, token: str) -> Requester:
     return verifier.resolve(f"Bearer {token}", "10.0.0.9")
 
@@ -106,18 +111,18 @@ def test_request_approve_passport_controlled_then_revoked_at_once(ctx: NodeConte
     assert resolve(verifier, access.issue_passport(ctx, "res", SETTINGS)).tier is Tier.REGISTERED
 
 
-def test_the_serving_node_trusts_itself_and_checks_liveness(ctx: NodeContext) -> None:
-    served = SharingNode.open(ctx, SETTINGS)
-    visa = approved(ctx)
-    passport = access.issue_passport(ctx, "res", SETTINGS)
+def test_the_serving_node_trusts_itself_and_checks_liveness(sqlite_ctx: NodeContext) -> None:
+    served = SharingNode.open(sqlite_ctx, SETTINGS)
+    visa = approved(sqlite_ctx)
+    passport = access.issue_passport(sqlite_ctx, "res", SETTINGS)
     assert served.passports.resolve(f"Bearer {passport}").controlled_datasets == frozenset({"DS1"})
-    access.revoke_access(ctx, "steward", visa.request_id)
+    access.revoke_access(sqlite_ctx, "steward", visa.request_id)
     assert served.passports.resolve(f"Bearer {passport}").tier is Tier.REGISTERED
 
 
-def test_the_visa_is_a_ga4gh_controlled_access_grant_signed_by_the_node(ctx: NodeContext) -> None:
-    visa = approved(ctx, days=30)
-    key = load_pem_public_key(public_key_pem(ctx.keys).encode())
+def test_the_visa_is_a_ga4gh_controlled_access_grant_signed_by_the_node(sqlite_ctx: NodeContext) -> None:
+    visa = approved(sqlite_ctx, days=30)
+    key = load_pem_public_key(public_key_pem(sqlite_ctx.keys).encode())
     header = jwt.get_unverified_header(visa.token)
     claims = jwt.decode(visa.token, key, algorithms=["EdDSA"])  # type: ignore[arg-type]
     assert header["alg"] == "EdDSA"
@@ -128,10 +133,10 @@ def test_the_visa_is_a_ga4gh_controlled_access_grant_signed_by_the_node(ctx: Nod
     assert 30 * 86400 - 60 < claims["exp"] - claims["iat"] <= 30 * 86400
     assert claims["ga4gh_visa_v1"] == {"type": "ControlledAccessGrants", "value": f"{URL}/datasets/DS1",
                                        "source": URL, "by": "dac", "asserted": claims["iat"]}
-    with ctx.transaction() as session:
+    with sqlite_ctx.transaction() as session:
         row = session.get(AccessRequest, visa.request_id)
         assert row is not None and row.visa_id == visa.visa_id and row.decided_by is not None
-    passport = jwt.decode(access.issue_passport(ctx, "res", SETTINGS), key, algorithms=["EdDSA"])  # type: ignore[arg-type]
+    passport = jwt.decode(access.issue_passport(sqlite_ctx, "res", SETTINGS), key, algorithms=["EdDSA"])  # type: ignore[arg-type]
     assert passport["ga4gh_passport_v1"] == [visa.token]  # signed again from the row: the same token
     assert passport["exp"] - passport["iat"] == 3600
 
@@ -173,16 +178,16 @@ def test_liveness_checks_the_grant_behind_the_visa_id(ctx: NodeContext) -> None:
     assert not access.visa_is_live(ctx, "0" * 32, "res", "DS1")
 
 
-def test_another_nodes_passport_for_the_same_username_gets_nothing_here(ctx: NodeContext, tmp_path: Path,
-                                                                        verifier: PassportVerifier) -> None:
+def test_another_nodes_passport_for_the_same_username_gets_nothing_here(sqlite_ctx: NodeContext, tmp_path: Path,
+                                                                        sqlite_verifier: PassportVerifier) -> None:
     other = init_node(tmp_path / "other", node_name="Other node", country="SE")
     try:
         add_user(other, "admin", "res", ["researcher"])
         forged = access.issue_passport(other, "res", SETTINGS)  # claims our URL as issuer, signed with its key
-        assert resolve(verifier, forged).tier is Tier.PUBLIC
-        trusting = PassportVerifier.from_brokers([TrustedBroker(URL, public_key_pem(ctx.keys))],
+        assert resolve(sqlite_verifier, forged).tier is Tier.PUBLIC
+        trusting = PassportVerifier.from_brokers([TrustedBroker(URL, public_key_pem(sqlite_ctx.keys))],
                                                  node_url="https://other.se")
-        ours = access.issue_passport(ctx, "res", SETTINGS)
+        ours = access.issue_passport(sqlite_ctx, "res", SETTINGS)
         assert resolve(trusting, ours).tier is Tier.REGISTERED  # a peer trusting us as a broker
     finally:
         other.close()
@@ -190,13 +195,14 @@ def test_another_nodes_passport_for_the_same_username_gets_nothing_here(ctx: Nod
 
 # --- countries ----------------------------------------------------------------------------------------
 
-def test_the_passport_states_the_researchers_country(ctx: NodeContext, verifier: PassportVerifier) -> None:
-    approved(ctx, "res", "DS1", country="SE")
-    approved(ctx, "res", "DS2", country="FR")
-    requester = resolve(verifier, access.issue_passport(ctx, "res", SETTINGS))
+def test_the_passport_states_the_researchers_country(sqlite_ctx: NodeContext,
+                                                     sqlite_verifier: PassportVerifier) -> None:
+    approved(sqlite_ctx, "res", "DS1", country="SE")
+    approved(sqlite_ctx, "res", "DS2", country="FR")
+    requester = resolve(sqlite_verifier, access.issue_passport(sqlite_ctx, "res", SETTINGS))
     assert requester.country == "SE"  # the stricter, international reading
     assert requester.controlled_datasets == {"DS1", "DS2"}
-    assert resolve(verifier, access.issue_passport(ctx, "res2", SETTINGS)).country is None
+    assert resolve(sqlite_verifier, access.issue_passport(sqlite_ctx, "res2", SETTINGS)).country is None
 
 
 # --- who decides ------------------------------------------------------------------------------------
@@ -211,11 +217,11 @@ def test_a_researcher_cannot_approve(ctx: NodeContext) -> None:
     assert [r.request.status for r in access.list_requests(ctx, "steward")] == ["pending"]
 
 
-def test_other_roles_cannot_request(ctx: NodeContext) -> None:
+def test_other_roles_cannot_request(sqlite_ctx: NodeContext) -> None:
     with pytest.raises(AccessDeniedError, match="lacks the permission 'request_access'"):
-        access.request_access(ctx, "bio", "DS1", PURPOSE, "FR")
+        access.request_access(sqlite_ctx, "bio", "DS1", PURPOSE, "FR")
     with pytest.raises(AccessDeniedError, match="lacks the permission 'request_access'"):
-        access.issue_passport(ctx, "steward", SETTINGS)
+        access.issue_passport(sqlite_ctx, "steward", SETTINGS)
 
 
 def test_nobody_decides_their_own_request(ctx: NodeContext) -> None:
