@@ -29,6 +29,7 @@ from genomed.share.matching.documents import parse_patient
 from genomed.share.matching.outgoing import query_peer_with_case
 from genomed.share.matching.publish import publish_case
 from genomed.share.matching.store import import_patients, read_patients_file, withdraw_case
+from genomed.share.models import MatchCase
 from genomed.share.node import SharingNode
 from genomed.share.server import create_app
 from genomed.share.settings import Peer, SharingSettings, load_sharing
@@ -266,6 +267,21 @@ def test_a_withdrawn_case_is_neither_matched_nor_sent(sqlite_node: NodeContext) 
     import_patients(sqlite_node, "steward", read_patients_file(BENCHMARK)[:1], origin="again")
     with serve_node(sqlite_node, sharing_settings()) as (url, _):
         assert post(url, QUERY, mme_headers()).json()["results"][0]["patient"]["id"] == "P0000079"
+
+
+def test_a_stored_document_damaged_outside_genomed_is_left_out_not_fatal(sqlite_node: NodeContext,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    add_steward(sqlite_node)
+    import_patients(sqlite_node, "steward", read_patients_file(BENCHMARK), origin="benchmark")
+    with sqlite_node.transaction() as session:
+        row = session.scalar(select(MatchCase).where(MatchCase.case_id == "P0000079"))
+        assert row is not None
+        row.document = {**row.document, "contact": {"name": "no href"}}
+    with serve_node(sqlite_node, sharing_settings()) as (url, _):
+        response = post(url, QUERY, mme_headers())
+    assert response.status_code == 200
+    assert "P0000079" not in {r["patient"]["id"] for r in response.json()["results"]}
+    assert "match case P0000079 is left out" in caplog.text and "contact.href" in caplog.text
 
 
 def test_our_node_queries_another_genomed_node(sqlite_node: NodeContext, tmp_path: Path) -> None:

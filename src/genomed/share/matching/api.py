@@ -22,6 +22,7 @@ Every request, answered or refused, is audited through :meth:`SharingNode.audit`
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -43,7 +44,7 @@ ACTION = "mme.match"
 MAX_BODY_BYTES = 1 << 20
 """Largest request body read (an MME patient is a few kB): bounds what one peer can make us parse and score."""
 TOKEN_HEADER = "x-auth-token"  # noqa: S105 - a header name, not a secret
-
+LOG = logging.getLogger(__name__)
 
 
 class MatchingState:
@@ -168,7 +169,11 @@ async def match(request: Request) -> Response:
         await run_in_threadpool(_audit, node, peer_requester(peer), "failed", "-", peer=peer.name, status=413,
                                 reason=f"body over {MAX_BODY_BYTES} bytes")
         return _error(413, f"request body over {MAX_BODY_BYTES} bytes: an MME patient is a few kilobytes")
-    return await run_in_threadpool(answer, node, request.headers, address, body)
+    try:
+        return await run_in_threadpool(answer, node, request.headers, address, body)
+    except Exception:  # the spec's 500, as JSON with a message; the cause goes to our log, not to the peer
+        LOG.exception("match request from peer %s failed", peer.name)
+        return _error(500, "the matchmaker failed to answer; the failure is logged")
 
 
 @router.api_route("/match", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)

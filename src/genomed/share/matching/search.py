@@ -4,21 +4,25 @@ The consent check happens here, on every search, in the database (:func:`.store.
 so a withdrawal counts from the next query. What is cached across queries is only the *prepared*
 form of each stored document (gene identities, variant keys, HPO ancestors): keyed by the row and
 the moment its document was stored, so a re-imported document is prepared again, and pruned of
-rows that are no longer offered.
+rows that are no longer offered. A stored document that no longer parses (edited outside genomed)
+is left out and logged, rather than failing every answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from genomed.share.matching.documents import MmePatient, parse_patient
+from genomed.share.matching.documents import MmeDocumentError, MmePatient, parse_patient
 from genomed.share.matching.scoring import DEFAULT_LIMIT, Match, Matcher, PreparedPatient
 from genomed.share.matching.store import CaseVersion, documents_of, matchable_versions
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class CaseIndex:
 
     def __init__(self, matcher: Matcher | None = None) -> None:
         self.matcher = matcher or Matcher()
-        self._prepared: dict[int, tuple[dt.datetime, PreparedPatient]] = {}
+        # None: a stored document that does not parse (edited outside genomed); skipped, logged once per version.
+        self._prepared: dict[int, tuple[dt.datetime, PreparedPatient | None]] = {}
         self._lock = threading.Lock()
 
     def prepared(self, session: Session, versions: Sequence[CaseVersion]) -> list[tuple[str, PreparedPatient]]:
@@ -43,12 +48,22 @@ class CaseIndex:
         missing = [v for v in versions if (hit := cached.get(v.row_id)) is None or hit[0] != v.stored_at]
         documents = documents_of(session, [v.row_id for v in missing])
         for version in missing:
-            patient = parse_patient(documents[version.row_id], where=f"match case {version.case_id}")
+            try:
+                patient = parse_patient(documents[version.row_id], where=f"match case {version.case_id}")
+            except MmeDocumentError as exc:
+                LOG.error("match case %s is left out of matching until it is stored again: %s", version.case_id, exc)
+                cached[version.row_id] = (version.stored_at, None)
+                continue
             cached[version.row_id] = (version.stored_at, self.matcher.prepare(patient))
         live = {v.row_id for v in versions}
         with self._lock:
             self._prepared = {row_id: entry for row_id, entry in cached.items() if row_id in live}
-        return [(v.case_id, cached[v.row_id][1]) for v in versions]
+        out = []
+        for version in versions:
+            prepared = cached[version.row_id][1]
+            if prepared is not None:
+                out.append((version.case_id, prepared))
+        return out
 
 
 def search(session: Session, index: CaseIndex, query: MmePatient, settings: SearchSettings | None = None, *,
