@@ -24,7 +24,7 @@ from genomed.annotate.model import Variant
 from genomed.data import data_file
 from genomed.genome.mapped_fasta import MappedFasta
 from genomed.genome.reference import ReferenceGenome, Region, open_reference
-from genomed.simulate.sequence import SyntheticReference, build_reference
+from genomed.simulate.sequence import SyntheticReference, build_reference, encode
 
 GFF3 = "gene-models/ensembl-chr21-subset.GRCh38.gff3.gz"
 REGION = Region("chr21", 44_000_000, 44_400_000)
@@ -64,17 +64,33 @@ def random_changes(reference: ReferenceGenome, transcripts: list[Transcript], n:
     return out
 
 
+def boundary_changes(reference: ReferenceGenome, transcripts: list[Transcript], n: int, seed: int) -> list[Variant]:
+    """Indels within 3 bases of exon, CDS and transcript ends, repeating a neighbouring base (so they shift)."""
+    rng = np.random.default_rng(seed)
+    ends = sorted({b for t in transcripts for s, e in (*t.exons, (t.cds_start, t.cds_end), (t.start, t.end))
+                   for b in (s, e)})
+    out = []
+    for p in (rng.choice(ends, n) + rng.integers(-3, 4, n)).tolist():
+        bases = reference.fetch(REGION.chrom, p - 1, p + 3)  # p - 1 is the VCF anchor
+        out += [Variant(REGION.chrom, p, bases[:2], bases[0]), Variant(REGION.chrom, p, bases[:3], bases[0]),
+                Variant(REGION.chrom, p, bases[0], bases[0] + bases[1]),
+                Variant(REGION.chrom, p, bases[0], bases[0] + bases[0]),
+                Variant(REGION.chrom, p, bases[0], bases[0] + bases[1:3])]
+    return out
+
+
 @pytest.fixture
 def batched(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts the pairs the vectorised SNV path decides (the real function runs: a spy, not a stand-in)."""
-    seen = {"pairs": 0}
-    real = annotator_module.snv_effects
+    """Counts the pairs the vectorised paths are given (the real functions run: spies, not stand-ins)."""
+    seen = {"snv_effects": 0, "indel_effects": 0}
+    for name in seen:
+        real = getattr(annotator_module, name)
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        seen["pairs"] += len(args[1])
-        return real(*args, **kwargs)
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            seen[_name] += len(args[1])
+            return _real(*args, **kwargs)
 
-    monkeypatch.setattr(annotator_module, "snv_effects", spy)
+        monkeypatch.setattr(annotator_module, name, spy)
     return seen
 
 
@@ -87,10 +103,11 @@ def test_annotate_many_equals_annotate_on_random_changes(world: tuple[list[Trans
     if backend == "mapped FASTA":
         assert MappedFasta.of(reference) is not None
     variants = random_changes(synthetic, transcripts, 3_000, seed=len(backend))
+    variants += boundary_changes(synthetic, transcripts, 600, seed=len(backend))
     variants += [Variant("21", v.pos, v.ref, v.alt) for v in variants[:300]]  # Ensembl's name for chr21
     many = Annotator(transcripts, reference).annotate_many(variants)
     single = Annotator(transcripts, reference)
-    assert batched["pairs"] > 5_000
+    assert batched["snv_effects"] > 5_000 and batched["indel_effects"] > 1_000, batched
     for variant, annotation in zip(variants, many, strict=True):
         assert annotation == single.annotate(variant), variant
 
@@ -120,3 +137,33 @@ def test_splice_windows_of_tiny_introns_and_exons(world: tuple[list[Transcript],
     assert sum(len(a.effects) for a in many) > 1_000
     for variant, annotation in zip(variants, many, strict=True):
         assert annotation == annotator.annotate(variant), variant
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+def test_indels_in_repeats_running_across_exon_boundaries(strand: str, tmp_path: Path,
+                                                          batched: dict[str, int]) -> None:
+    """Runs of one base (and of CA) across every boundary: each indel shifts to the edge of its exon or intron."""
+    rng = np.random.default_rng(9)
+    pieces = [str(rng.choice(["A", "C", "CA", "G"])) * int(rng.integers(1, 9)) for _ in range(600)]
+    sequence = "".join(pieces)[:1_500]
+    region = Region("chr21", 100_000, 100_000 + len(sequence))
+    reference = SyntheticReference([region], encode(sequence))
+    s = region.start + 200
+    exons = ((s, s + 60), (s + 75, s + 90), (s + 200, s + 203), (s + 207, s + 260), (s + 300, s + 420))
+    transcripts = [
+        Transcript("chr21", s, s + 420, strand, exons, s + 40, s + 350, "RPT", "G2", "ENST_RPT", "", "P2", ""),
+        Transcript("chr21", s + 75, s + 260, strand, exons[1:4], s + 75, s + 75, "RPT", "G2", "ENST_RPTNC", "", "", "")]
+    variants = []
+    for p in range(s - 30, s + 450):
+        bases = sequence[p - 1 - region.start:p + 3 - region.start]  # p - 1 is the VCF anchor
+        variants += [Variant("chr21", p, bases[:2], bases[0]), Variant("chr21", p, bases[:3], bases[0]),
+                     Variant("chr21", p, bases[0], bases[0] + bases[1]),
+                     Variant("chr21", p, bases[0], bases[0] + bases[0]),
+                     Variant("chr21", p, bases[0], bases[0] + bases[1:3])]
+    for backend in (reference, open_reference(reference.write_fasta(tmp_path / "rpt.fa"), "GRCh38"), None):
+        annotator = Annotator(transcripts, backend)
+        many = annotator.annotate_many(variants)
+        assert sum(len(a.effects) for a in many) == 2 * len(variants)
+        for variant, annotation in zip(variants, many, strict=True):
+            assert annotation == annotator.annotate(variant), variant
+    assert batched["indel_effects"] > 2 * len(variants), batched

@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from genomed.annotate.alleles import AlleleContext, Edit, check_variant, duplicated, shift, trim
-from genomed.annotate.consequence import IMPACT, NMD_WINDOW, RANK, TRUNCATING, impact_of, ordered
+from genomed.annotate.alleles import MAX_SHIFT, AlleleContext, Edit, check_variant, duplicated, shift, trim
+from genomed.annotate.consequence import BIT, IMPACT, NMD_WINDOW, RANK, TRUNCATING, from_bits, impact_of, ordered
 from genomed.annotate.genetic_code import reverse_complement, translate
 from genomed.annotate.hgvs import c_description, protein_change
+from genomed.annotate.indel_batch import Indels, ProteinFacts, indel_effects
 from genomed.annotate.mane import SELECT, Transcript
 from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation
 from genomed.annotate.snv_batch import snv_effects
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 FLANK = 5_000  # up/downstream distance, as VEP's default
 _MRNA_CACHE = 4_096
+_WINDOW = 48  # bases read either side of an indel to learn how far it repeats (longer repeats: per-variant rules)
 # Forked workers pay between these numbers of variants near genes. Below, forking costs more than it
 # saves; above (a genome: ~800,000), the parent's copy-on-write heap and the results sent back cost
 # more than the shared work (measured on 2 cores: an exome 5.2 -> 4.2 s, a genome 24 -> 28 s).
@@ -244,6 +246,7 @@ class Annotator:
             free[single & inside] = ~index.occupied[first[single & inside]]
             free[single & ~inside] = True
             snvs: list[int] = []
+            indels: list[int] = []
             for j, i in enumerate(rows):
                 if free[j]:
                     self._check(batch[i])
@@ -251,9 +254,11 @@ class Annotator:
                 elif len(batch[i].ref) == 1 and len(batch[i].alt) == 1:
                     snvs.append(i)
                 else:
-                    near.append((i, chrom, None))
+                    indels.append(i)
             if snvs:
                 near.extend(self._annotate_snvs(batch, snvs, chrom, index, results))
+            if indels:
+                near.extend(self._annotate_indels(batch, indels, chrom, results))
         near.sort()
         jobs = [(batch[i], chrom, numbers) for i, chrom, numbers in near]
         for (i, _, _), annotation in zip(near, self._annotate_near(jobs, workers), strict=True):
@@ -299,6 +304,90 @@ class Annotator:
                 left.append((rows[j], chrom, index.members[int(segment[todo[k]])]))
             else:
                 results[rows[j]] = VariantAnnotation(batch[rows[j]], found)
+        return left
+
+    def _annotate_indels(self, batch: list[Variant], rows: list[int], chrom: str,
+                         results: list[VariantAnnotation | None]) -> list[tuple[int, str, tuple[int, ...] | None]]:
+        """Pure insertions and deletions of one chromosome through :func:`indel_effects`; returns the rest.
+
+        Each indel is trimmed and its candidates found as ``annotate`` does; then the bases around it
+        are read once (a window of the reference, or the VCF record's own bases without one) to
+        learn how far it repeats either way. A delins, an indel whose REF the reference contradicts
+        or whose repeat runs past the window goes to the per-variant rules.
+        """
+        left: list[tuple[int, str, tuple[int, ...] | None]] = []
+        kept: list[int] = []
+        edits: list[Edit] = []
+        numbers: list[tuple[int, ...]] = []
+        starts: list[int] = []
+        rights: list[int] = []
+        lefts: list[int] = []
+        origins: list[int] = []
+        windows: list[str] = []
+        reference = self.reference
+        for i in rows:
+            variant = batch[i]
+            self._check(variant)
+            edit = trim(variant)
+            if edit.ref and edit.alt:
+                left.append((i, chrom, None))
+                continue
+            lo, hi = (edit.start - 1, edit.start + 1) if edit.start == edit.end else (edit.start, edit.end)
+            found = self._candidates(chrom, lo, hi)
+            if not found:
+                results[i] = VariantAnnotation(variant)
+                continue
+            moved = edit.ref or edit.alt
+            if reference is not None:
+                origin = max(0, edit.start - _WINDOW - len(moved))
+                stop = edit.end + _WINDOW + len(moved)
+                if not reference.has(chrom, origin, stop):
+                    left.append((i, chrom, None))
+                    continue
+                window = reference.fetch(chrom, origin, stop)
+                if edit.ref and window[edit.start - origin:edit.end - origin] != edit.ref:
+                    left.append((i, chrom, None))  # the per-variant rules refuse it
+                    continue
+            else:  # only the bases the record states (AlleleContext), and only under the record's own name
+                origin, window = variant.pos - 1, variant.ref.upper() if variant.chrom == chrom else ""
+            right, ahead = _reach(window, origin, edit.end, moved, forward=True)
+            back, behind = _reach(window, origin, edit.start, moved, forward=False)
+            if reference is not None and (ahead or (behind and origin > 0)):
+                left.append((i, chrom, None))  # the repeat may go on past the bases read
+                continue
+            kept.append(i)
+            edits.append(Edit(chrom, edit.start, edit.end, edit.ref, edit.alt))
+            numbers.append(found)
+            starts.append(edit.start)
+            rights.append(right)
+            lefts.append(back)
+            origins.append(origin)
+            windows.append(window)
+        if not kept:
+            return left
+        counts = np.fromiter((len(n) for n in numbers), dtype=np.int64, count=len(numbers))
+        pair_row = np.repeat(np.arange(len(kept), dtype=np.int64), counts)
+        pair_number = np.fromiter((n for found in numbers for n in found), dtype=np.int64, count=int(counts.sum()))
+        start = np.array(starts, dtype=np.int64)
+        indels = Indels(start, start + np.fromiter((len(e.ref) for e in edits), dtype=np.int64, count=len(edits)),
+                        [e.ref or e.alt for e in edits], np.array(rights, dtype=np.int64),
+                        np.array(lefts, dtype=np.int64), origins, windows)
+
+        def protein(row: int, number: int, tx_first: int, first: int, last: int, start_codon: bool,
+                    stop_codon: bool, mask: int) -> ProteinFacts:
+            coding = _Coding(tx_first=tx_first, first=first, last=last, clean=True, cds_position=first + 1,
+                             protein_position=first // 3 + 1, start_codon=start_codon, stop_codon=stop_codon)
+            terms = set(from_bits(mask)[0])
+            self._protein(number, self._map(number), edits[row], coding, terms)
+            return (sum(BIT[term] for term in terms), coding.hgvs_p, coding.protein_position, coding.ref_aa,
+                    coding.alt_aa, coding.stop_tx)
+
+        effects, slow = indel_effects(self._transcript_table(), pair_row, pair_number, indels, self.flank, protein)
+        for i, decided, later in zip(kept, effects, slow.tolist(), strict=True):
+            if later:
+                left.append((i, chrom, None))
+            else:
+                results[i] = VariantAnnotation(batch[i], decided)
         return left
 
     def _contradicted(self, chrom: str, positions: npt.NDArray[np.int64], refs: list[str]) -> npt.NDArray[np.bool_]:
@@ -720,6 +809,31 @@ class _Coding:
     ref_aa: str | None = None
     alt_aa: str | None = None
     stop_tx: int | None = None
+
+
+def _reach(window: str, origin: int, at: int, moved: str, *, forward: bool) -> tuple[int, bool]:
+    """How many bases an indel of ``moved`` at ``at`` shifts through its repeat, reading ``window`` (from ``origin``).
+
+    Forward: the bases from ``at`` (the change's end) on must repeat ``moved`` from its first base;
+    backward: those before ``at`` (its start) must repeat it from its last. What
+    :func:`~genomed.annotate.alleles.shift` does without a bound, on bases already read. The flag
+    says the repeat reached the window's edge (it may go on beyond).
+
+    >>> window = "GCAGCAGT"  # CAG deleted at 1-4 shifts 3 right, runs into the edge on the left; AG inserted at 2
+    >>> [_reach(window, 0, at, bases, forward=f) for at, bases, f in ((4, "CAG", True), (1, "CAG", False),
+    ...                                                                  (2, "AG", True))]
+    [(3, False), (1, True), (2, False)]
+    """
+    n = len(moved)
+    j = 0
+    p = at - origin if forward else at - origin - 1
+    step = 1 if forward else -1
+    while 0 <= p < len(window):
+        if window[p] != (moved[j % n] if forward else moved[n - 1 - j % n]):
+            return min(j, MAX_SHIFT), False
+        j += 1
+        p += step
+    return min(j, MAX_SHIFT), True
 
 
 def _shift_bound(tm: TranscriptMap, edit: Edit) -> int | None:

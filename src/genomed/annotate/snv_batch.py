@@ -25,7 +25,7 @@ import numpy.typing as npt
 from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
 from genomed.annotate.genetic_code import COMPLEMENT_CODE, THREE_LETTER, codon_amino_acids, encode
 from genomed.annotate.model import TranscriptEffect
-from genomed.annotate.transcript_table import TranscriptTable
+from genomed.annotate.transcript_table import TranscriptTable, splice_windows
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -34,21 +34,6 @@ _COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
 _NONE, _SYNONYMOUS, _MISSENSE, _STOP_GAINED = 0, 1, 2, 3
 _PROTEIN_BIT = {_SYNONYMOUS: BIT["synonymous_variant"], _MISSENSE: BIT["missense_variant"],
                 _STOP_GAINED: BIT["stop_gained"]}
-
-
-def _intron_terms(x: Ints, y: Ints, g: Ints) -> tuple[Bools, Bools, Bools, Bools]:
-    """For an SNV at ``g`` and the intron ``[x, y)``: left splice site, right splice site, splice region, deep intron.
-
-    The windows of ``Annotator._structure``: the two intronic bases at each end are the sites, the
-    next six intronic bases and the three exonic ones either side the region, the rest ``intron_variant``.
-    """
-    left = (x <= g) & (g < x + 2)
-    right = (y - 2 <= g) & (g < y)
-    # Only within three bases of the intron (a short intron's six-base windows reach past its other end).
-    region = (((x + 2 <= g) & (g < x + 8)) | ((y - 8 <= g) & (g < y - 2)) | ((x - 3 <= g) & (g < x))
-              | ((y <= g) & (g < y + 3))) & (x - 3 <= g) & (g < y + 3)
-    deep = (x + 2 <= g) & (g < y - 2)
-    return left, right, region, deep
 
 
 def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, positions: Ints, refs: Sequence[str],
@@ -80,30 +65,25 @@ def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, posit
     upstream = before == plus
     mask[outside & upstream] |= BIT["upstream_gene_variant"]
     mask[outside & ~upstream] |= BIT["downstream_gene_variant"]
-    hgvs_tx = np.where(upstream, -distance, table.length[t] - 1 + distance)
-    hgvs_offset = np.zeros(len(t), dtype=np.int64)
 
     # Inside: the exon at or before g, and whether g is in it.
     row = np.maximum(table.exon_row(t, g), 0)
     local = row - table.first_exon[t]
-    last_row = len(table.exon_start) - 1
-    nxt = np.minimum(row + 1, last_row)
+    nxt = np.minimum(row + 1, len(table.exon_start) - 1)
     prv = np.maximum(row - 1, 0)
     exonic = ~outside & (g < table.exon_end[row])
     intronic = ~outside & ~exonic
-    donor = np.zeros(len(t), dtype=bool)
-    acceptor = np.zeros(len(t), dtype=bool)
-    region = np.zeros(len(t), dtype=bool)
+    substitution = np.zeros(len(t), dtype=bool)
     # The intron after the exon (intronic g lies in it; exonic g may touch its splice region) ...
     after = (exonic | intronic) & (local <= n_exons - 2)
-    left, right, near, deep = _intron_terms(table.exon_end[row], table.exon_start[nxt], g)
-    donor |= after & np.where(plus, left, right)
-    acceptor |= after & np.where(plus, right, left)
-    region |= after & near
+    left, right, near, _, deep = splice_windows(table.exon_end[row], table.exon_start[nxt], g, g + 1, substitution)
+    donor = after & np.where(plus, left, right)
+    acceptor = after & np.where(plus, right, left)
+    region = after & near
     mask[intronic & deep] |= BIT["intron_variant"]
     # ... and, for exonic g, the intron before it.
     previous = exonic & (local >= 1)
-    left, right, near, _ = _intron_terms(table.exon_end[prv], table.exon_start[row], g)
+    left, right, near, _, _ = splice_windows(table.exon_end[prv], table.exon_start[row], g, g + 1, substitution)
     donor |= previous & np.where(plus, left, right)
     acceptor |= previous & np.where(plus, right, left)
     region |= previous & near
@@ -113,21 +93,10 @@ def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, posit
     mask[intronic & ~coding] |= BIT["non_coding_transcript_variant"]
     exon_number = np.where(plus, local, n_exons - 1 - local) + 1
     intron_number = np.where(plus, local, n_exons - 2 - local) + 1
-
-    # Intronic HGVS positions: from the nearer exon base (the 5' one on a tie), + or - the distance.
-    from_left = g - (table.exon_end[row] - 1)
-    from_right = table.exon_start[nxt] - g
-    d5, d3 = np.where(plus, from_left, from_right), np.where(plus, from_right, from_left)
-    left_tx = table.exon_tx[row] + np.where(plus, table.exon_end[row] - 1 - table.exon_start[row], 0)
-    right_tx = table.exon_tx[nxt] + np.where(plus, 0, table.exon_end[nxt] - 1 - table.exon_start[nxt])
-    up_tx, down_tx = np.where(plus, left_tx, right_tx), np.where(plus, right_tx, left_tx)
-    five = d5 <= d3
-    hgvs_tx = np.where(intronic, np.where(five, up_tx, down_tx), hgvs_tx)
-    hgvs_offset = np.where(intronic, np.where(five, d5, -d3), hgvs_offset)
+    hgvs_tx, hgvs_offset = table.locate(t, g)
 
     # Exonic: non-coding exon, UTRs, or the CDS.
     tx = table.exon_tx[row] + np.where(plus, g - table.exon_start[row], table.exon_end[row] - 1 - g)
-    hgvs_tx = np.where(exonic, tx, hgvs_tx)
     mask[exonic & ~coding] |= BIT["non_coding_transcript_exon_variant"]
     mask[exonic & coding & (tx < cs)] |= BIT["5_prime_UTR_variant"]
     mask[exonic & coding & (tx >= ce)] |= BIT["3_prime_UTR_variant"]
@@ -179,11 +148,7 @@ def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, posit
     escapes = (n_exons == 1) | (cs + 3 * codon >= table.last_junction[t] - NMD_WINDOW)
 
     # HGVS c. positions on the c. (or n.) scale.
-    length = table.length[t]
-    base = np.where(coding, np.where(hgvs_tx < cs, hgvs_tx - cs, np.where(hgvs_tx < ce, hgvs_tx - cs + 1,
-                                                                           hgvs_tx - ce + 1)),
-                    np.where(hgvs_tx >= length, hgvs_tx - length + 1, np.where(hgvs_tx >= 0, hgvs_tx + 1, hgvs_tx)))
-    utr3 = np.where(coding, hgvs_tx >= ce, hgvs_tx >= length)
+    base, utr3 = table.c_position(t, hgvs_tx)
     # intron | exon | outside as one code, for the fields each carries
     place = np.where(exonic, 1, np.where(intronic, 2, 0))
     splice_p = coding & (donor | acceptor)

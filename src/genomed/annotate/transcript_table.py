@@ -102,3 +102,71 @@ class TranscriptTable:
         tx = self.exon_tx[safe] + np.where(self.plus[number], g - self.exon_start[safe], self.exon_end[safe] - 1 - g)
         result: Ints = np.where(exonic, tx, -1)
         return result
+
+    def locate(self, number: Ints, g: Ints) -> tuple[Ints, Ints]:
+        """HGVS placement of genomic base ``g`` on each transcript: (spliced position, intron offset).
+
+        As :meth:`TranscriptMap.locate`: an exonic base has offset 0; an intronic one is counted
+        from the nearer exon base (the 5' one on a tie), ``+`` into the intron from the donor side,
+        ``-`` from the acceptor side; beyond the transcript the spliced position runs on (negative
+        upstream, past the length downstream) with offset 0.
+        """
+        plus = self.plus[number]
+        start, end = self.start[number], self.end[number]
+        before = g < start
+        outside = before | (g >= end)
+        distance = np.where(before, start - g, g - end + 1)
+        beyond = np.where(before == plus, -distance, self.length[number] - 1 + distance)
+        row = np.maximum(self.exon_row(number, g), 0)
+        nxt = np.minimum(row + 1, len(self.exon_start) - 1)
+        exonic = g < self.exon_end[row]
+        tx = self.exon_tx[row] + np.where(plus, g - self.exon_start[row], self.exon_end[row] - 1 - g)
+        from_left = g - (self.exon_end[row] - 1)
+        from_right = self.exon_start[nxt] - g
+        d5, d3 = np.where(plus, from_left, from_right), np.where(plus, from_right, from_left)
+        left_tx = self.exon_tx[row] + np.where(plus, self.exon_end[row] - 1 - self.exon_start[row], 0)
+        right_tx = self.exon_tx[nxt] + np.where(plus, 0, self.exon_end[nxt] - 1 - self.exon_start[nxt])
+        five = d5 <= d3
+        intron_tx = np.where(five, np.where(plus, left_tx, right_tx), np.where(plus, right_tx, left_tx))
+        position: Ints = np.where(outside, beyond, np.where(exonic, tx, intron_tx))
+        offset: Ints = np.where(outside | exonic, 0, np.where(five, d5, -d3))
+        return position, offset
+
+    def c_position(self, number: Ints, tx: Ints) -> tuple[Ints, Bools]:
+        """The HGVS c. (n. on a non-coding transcript) number of spliced positions, and whether it is a ``*`` one.
+
+        As :meth:`TranscriptMap.tx_position`: negative in the 5' UTR, 1-based in the CDS, counted
+        from the stop codon (``*``) in the 3' UTR; on a non-coding transcript 1-based, ``*`` past its end.
+        """
+        coding = self.coding[number]
+        cs, ce, length = self.cds_tx_start[number], self.cds_tx_end[number], self.length[number]
+        base: Ints = np.where(coding, np.where(tx < cs, tx - cs, np.where(tx < ce, tx - cs + 1, tx - ce + 1)),
+                              np.where(tx >= length, tx - length + 1, np.where(tx >= 0, tx + 1, tx)))
+        star: Bools = np.where(coding, tx >= ce, tx >= length)
+        return base, star
+
+
+def splice_windows(x: Ints, y: Ints, s: Ints, e: Ints, insertion: Bools) -> tuple[Bools, Bools, Bools, Bools, Bools]:
+    """Where a change ``[s, e)`` (an insertion when ``s == e``: between ``s - 1`` and ``s``) falls by intron ``[x, y)``.
+
+    Returns the left splice site (two intronic bases after ``x``), the right one (two before
+    ``y``), the splice region (the next six intronic bases, three exonic bases either side), whether
+    the change is in the intron, and whether it is in its inner part (``intron_variant``): the
+    windows of ``Annotator._structure``. An insertion touches a window when it lies between two of
+    its bases or at its edges, is inside one only strictly between its bases; nothing counts more
+    than three bases from the intron (a short intron's six-base windows reach past its other end).
+    """
+
+    def touch(a: Ints, b: Ints) -> Bools:
+        result: Bools = np.where(insertion, (a <= s) & (s <= b), (s < b) & (e > a))
+        return result
+
+    def inside(a: Ints, b: Ints) -> Bools:
+        result: Bools = np.where(insertion, (a + 1 <= s) & (s <= b - 1), (s < b) & (e > a))
+        return result
+
+    near = touch(x - 3, y + 3)
+    left = inside(x, x + 2) & near
+    right = inside(y - 2, y) & near
+    region = (touch(x + 2, x + 8) | touch(y - 8, y - 2) | touch(x - 3, x) | touch(y, y + 3)) & near
+    return left, right, region, inside(x, y) & near, inside(x + 2, y - 2) & near
