@@ -55,7 +55,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -93,6 +93,19 @@ _PENDING_ANCHORS: Final = "genomed.audit.pending_anchors"
 _LISTENING: Final = "genomed.audit.anchor_listeners"
 
 DetailValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """One entry for :meth:`AuditTrail.record_many`: the fields of :meth:`AuditTrail.record`."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    purpose: str
+    outcome: str = "ok"
+    details: Mapping[str, DetailValue] | None = None
 
 
 @dataclass(frozen=True)
@@ -415,6 +428,54 @@ class AuditTrail:
             else:
                 self._sign_checkpoint(session, seq, digest)
         return entry
+
+    def record_many(self, session: Session, entries: Sequence[PendingEntry]) -> list[int]:
+        """Append several entries in the caller's transaction; their seqs, in order.
+
+        The same entries, hashes and checkpoints as that many :meth:`record` calls, written with one
+        head lock, one multi-row insert and one head update instead of three statements and an ORM
+        object each: for callers that audit many events at once, such as a server committing the
+        audit entries of its concurrent answers together. Every entry is validated before anything
+        is written, so a bad one fails the call without writing the others.
+        """
+        prepared = []
+        for entry in entries:
+            fields = {
+                "actor": _clean_text("actor", entry.actor, required=True),
+                "action": _clean_text("action", entry.action, required=True),
+                "object_type": _clean_text("object_type", entry.object_type, required=True),
+                "object_id": _clean_text("object_id", entry.object_id, required=False),
+                "purpose": _clean_text("purpose", entry.purpose, required=True),
+            }
+            if not isinstance(entry.outcome, str) or entry.outcome not in OUTCOMES:
+                raise InputError(f"audit outcome must be one of {', '.join(sorted(OUTCOMES))}, "
+                                 f"not {entry.outcome!r}")
+            prepared.append((fields, str.__str__(entry.outcome), _canonical_details(entry.details)))
+        if not prepared:
+            return []
+        last_seq, last_hash = self._lock_head(session)
+        rows: list[dict[str, Any]] = []
+        written: list[tuple[int, str]] = []
+        for fields, outcome, details_text in prepared:
+            seq, when = last_seq + 1, utcnow()  # the clock is read under the lock, as in record()
+            digest = compute_entry_hash(seq=seq, at=when, outcome=outcome, details=details_text,
+                                        prev_hash=last_hash, **fields)
+            rows.append({"seq": seq, "at": when, "outcome": outcome, "details": details_text,
+                         "prev_hash": last_hash, "entry_hash": digest, **fields})
+            written.append((seq, digest))
+            last_seq, last_hash = seq, digest
+        conn = _connection(session)
+        conn.execute(_INSERT_ENTRY, rows)
+        conn.execute(_ADVANCE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
+        for seq, digest in written:
+            if seq % self.checkpoint_every == 0:
+                try:
+                    self._check_since_last_checkpoint(session, seq, digest)
+                except IntegrityViolationError as exc:  # as in record(): keep the damage visible, sign nothing
+                    log.error("audit checkpoint at seq %d not signed: %s", seq, exc)
+                else:
+                    self._sign_checkpoint(session, seq, digest)
+        return [seq for seq, _ in written]
 
     def checkpoint(self, session: Session) -> AuditCheckpoint | None:
         """Sign the current end of the log (e.g. from a timer, so a quiet node's tail is covered too).

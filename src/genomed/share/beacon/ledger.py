@@ -6,7 +6,9 @@ what limits a node: on SQLite a commit costs ~5 ms (an fsync and the ORM around 
 could never answer more than ~200 queries a second whatever its store can do.
 
 So answers are handed to one writer thread, which takes every answer waiting (up to
-:data:`MAX_GROUP`) and writes their charges and entries in one transaction: a group commit. The
+:data:`MAX_GROUP`) and writes their charges and entries in one transaction: a group commit, with
+the entries appended by :meth:`~genomed.audit.trail.AuditTrail.record_many` (one head lock and one
+multi-row insert for the group; the chain and checkpoints are those of one-by-one appends). The
 request that produced an answer waits until the transaction holding its entry has committed and
 only then sends the answer, so an answer never leaves before its audit entry is durable; when the
 budget is spent the answer is replaced by a refusal, which is audited too (outcome ``denied``).
@@ -25,15 +27,17 @@ import logging
 import queue
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from genomed.audit.trail import DetailValue
+from genomed.access.purpose import Purpose
+from genomed.audit.trail import DetailValue, PendingEntry
 from genomed.errors import BudgetExhaustedError
 from genomed.share.identity import Requester
-from genomed.share.node import SharingNode
+from genomed.share.node import AUDIT_ACTOR_LENGTH, SharingNode
 
 LOG = logging.getLogger(__name__)
 MAX_GROUP = 256
@@ -155,13 +159,27 @@ class Ledger:
                         guard.charge(session, requester)
                     except BudgetExhaustedError as exc:
                         refused[i] = exc
+        pending = []
         for entry, refusal in zip(entries, refused, strict=True):
             details = dict(entry.details)
             outcome = entry.outcome
             if refusal is not None:
                 outcome = "denied"
-                details = {"reason": "query budget spent", **{k: v for k, v in details.items()
-                                                              if k in ("endpoint", "query")}}
-            self.node.audit(session, entry.requester, action=entry.action, object_type=entry.object_type,
-                            object_id=entry.object_id, outcome=outcome, details=details)
+                details = {"reason": "query budget spent", **{k: v for k, v in details.items() if k == "endpoint"}}
+            pending.append(audit_entry(entry.requester, action=entry.action, object_type=entry.object_type,
+                                       object_id=entry.object_id, outcome=outcome, details=details))
+        self.node.ctx.audit.record_many(session, pending)
         return refused
+
+
+def audit_entry(requester: Requester, *, action: str, object_type: str, object_id: str, outcome: str,
+                details: Mapping[str, DetailValue]) -> PendingEntry:
+    """The entry :meth:`SharingNode.audit` writes for an answer, ready for :meth:`AuditTrail.record_many`."""
+    merged: dict[str, DetailValue] = {"requester": requester.identity, "tier": requester.tier.beacon_name}
+    if requester.country:
+        merged["country"] = requester.country
+    if requester.visa_ids:
+        merged["visas"] = ",".join(requester.visa_ids)
+    merged.update(details)
+    return PendingEntry(actor=requester.identity[:AUDIT_ACTOR_LENGTH], action=action, object_type=object_type,
+                        object_id=object_id[:128], purpose=Purpose.SHARING, outcome=outcome, details=merged)
