@@ -204,14 +204,26 @@ class _BlockAccumulator:
         self.rows += len(rows.start)
 
     def take(self, n: int) -> BlockChunk:
-        columns = [np.concatenate([getattr(p, name) for p in self.parts])
-                   for name in ("chrom", "start", "end", "min_dp", "gq")]
-        n = min(n, len(columns[1]))
-        chrom, start, end, min_dp, gq = (c[:n] for c in columns)
-        rest = [c[n:] for c in columns]
-        self.parts = [BlockRows(*rest)] if len(rest[1]) else []
-        self.rows = len(rest[1])
-        return BlockChunk(sample=np.zeros(n, dtype=np.int32), chrom=chrom.tolist(),
+        """The first ``n`` rows (or all) as a chunk; only the parts they come from are copied."""
+        names = ("chrom", "start", "end", "min_dp", "gq")
+        wanted = min(n, self.rows)
+        pieces: list[BlockRows] = []
+        got = 0
+        while got < wanted:
+            part = self.parts[0]
+            size = len(part.start)
+            if got + size <= wanted:
+                pieces.append(self.parts.pop(0))
+                got += size
+            else:
+                cut = wanted - got
+                pieces.append(BlockRows(*(getattr(part, name)[:cut] for name in names)))
+                self.parts[0] = BlockRows(*(getattr(part, name)[cut:] for name in names))
+                got = wanted
+        self.rows -= wanted
+        chrom, start, end, min_dp, gq = (np.concatenate([getattr(p, name) for p in pieces]) if len(pieces) > 1
+                                         else getattr(pieces[0], name) for name in names)
+        return BlockChunk(sample=np.zeros(wanted, dtype=np.int32), chrom=chrom.tolist(),
                           start=start.astype(np.int32), end=end.astype(np.int32), min_dp=min_dp.astype(np.int32),
                           gq=np.clip(gq, -1, 32767).astype(np.int16))
 
@@ -274,6 +286,13 @@ class IngestStream:
             par={chrom: PAR[build].get(canonical_name(chrom), ()) for chrom in ("chrX", "chrY")},
             format_types={name: header.format_types.get(name) for name in ("GQ", "DP", "AD", "MIN_DP")},
             batch_records=max(16, min(4096, _BATCH_GENOTYPES // max(1, n))))
+
+    @property
+    def fork_safe(self) -> bool:
+        """Whether a forked process may read this stream instead of this one: it was not read yet, and its
+        reference, if any, is a memory map (a pysam handle would share its file offset with the parent's)."""
+        return not self._consumed and (self._reference is None
+                                       or bool(getattr(self._reference.reference, "fork_safe", False)))
 
     # -- iterating ---------------------------------------------------------------------------------
 

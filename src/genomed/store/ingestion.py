@@ -5,18 +5,22 @@ plaintext is decrypted into the node's private staging folder for htslib to read
 soon as the batch is written. The batch is committed to the store while the catalog transaction
 that records the analysis and the QC is still open; if that transaction then fails, the batch is
 reverted, so the store and the catalog never disagree.
+
+The single-sample gVCFs of a batch are read in forked worker processes, one per core (see
+:func:`stream_into_batch`): each sends back its sample's QC, variant records and coverage runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cyvcf2
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,12 +36,14 @@ from genomed.catalog.prescriptions import advance_and_audit
 from genomed.context import NodeContext
 from genomed.db.base import utcnow
 from genomed.errors import InputError, NotFoundError, UnknownSampleError
+from genomed.genome.mapped_fasta import mapped_reference
 from genomed.genome.reference import ReferenceGenome, open_reference
-from genomed.ingest.chunks import BatchSample, BlockChunk, NormalisationCounts, RecordChunk
+from genomed.ingest.chunks import BatchSample, BlockChunk, NormalisationCounts
 from genomed.ingest.qc import QCAccumulator, QCThresholds, SampleQC
 from genomed.ingest.qc import QCResult as QCOutcome
 from genomed.ingest.qc_report import write_qc_report
 from genomed.ingest.reader import IngestStream, read_header, read_vcf
+from genomed.store.coverage import GvcfSampleCollector, GvcfSampleRows
 from genomed.store.layout import read_manifest
 from genomed.store.writer import BatchWriter, StagedBatch, check_admissible, revert_batch
 
@@ -128,7 +134,10 @@ def ingest_files(ctx: NodeContext, actor: str, *, vault_ids: list[str], referenc
 def _ingest(ctx: NodeContext, actor: str, stored: list[StoredFile], paths: list[Path], samples: dict[str, Sample],
             catalog_sex: dict[str, str], trios: list[tuple[str, str, str]], genome: ReferenceGenome | None,
             thresholds: QCThresholds | None) -> IngestOutcome:
-    streams = [open_stream(p, ctx.config.genome_build, genome) for p in paths]
+    # Read through a memory map when the FASTA allows it: faster REF checks, and gVCFs can be read in
+    # forked workers (a pysam handle cannot be shared across a fork).
+    bases = mapped_reference(genome) if genome is not None else None
+    streams = [open_stream(p, ctx.config.genome_build, bases) for p in paths]
     try:
         source = "gvcf" if streams[0].is_gvcf else "vcf"
         if any(s.is_gvcf != streams[0].is_gvcf for s in streams):
@@ -166,43 +175,109 @@ def open_stream(path: Path, build: str, reference: ReferenceGenome | None = None
 
 
 def stream_into_batch(writer: BatchWriter, streams: list[IngestStream], *, catalog_sex: dict[str, str] | None = None,
-                      trios: list[tuple[str, str, str]] | None = None, thresholds: QCThresholds | None = None
-                      ) -> tuple[list[QCOutcome], list[BatchSample]]:
+                      trios: list[tuple[str, str, str]] | None = None, thresholds: QCThresholds | None = None,
+                      workers: int | None = None) -> tuple[list[QCOutcome], list[BatchSample]]:
     """Read every stream into the writer, accumulating QC on the way; the batch's samples in order.
 
     A multi-sample VCF is one stream; a gVCF batch is one stream per single-sample file, each file's
-    sample numbered by its place in ``streams``.
+    sample numbered by its place in ``streams``. The files of a gVCF batch are independent, so they
+    are read in ``workers`` forked processes (default: one per core) when that is safe; see
+    :func:`_gvcf_samples`. The result is the same either way.
     """
+    if writer.source == "gvcf":
+        return _gvcf_batch(writer, streams, catalog_sex or {}, trios or [], thresholds, workers)
     qc: list[QCOutcome] = []
     batch_samples: list[BatchSample] = []
-    for number, stream in enumerate(streams):
-        offset = number if writer.source == "gvcf" else 0
+    for stream in streams:
         accumulator = QCAccumulator(stream.samples, stream.build, catalog_sex=catalog_sex or {}, trios=trios or [],
                                     thresholds=thresholds)
         for chunk in stream.chunks():
             accumulator.add(chunk)
-            _feed(writer, chunk, offset, writer.source)
-        if writer.source == "gvcf":
-            writer.end_sample(offset)
+            if isinstance(chunk, BlockChunk):
+                writer.add_blocks(chunk)    # refused: a VCF batch has no reference blocks
+            else:
+                writer.add_records(chunk)
         qc.append(accumulator.result(stream.samples))
-        batch_samples.extend(BatchSample(index=s.index + offset, name=s.name, x_ploidy=s.x_ploidy,
-                                         y_ploidy=s.y_ploidy) for s in stream.samples)
+        batch_samples.extend(stream.samples)
     return qc, batch_samples
 
 
-def _feed(writer: BatchWriter, chunk: RecordChunk | BlockChunk, offset: int, source: str) -> None:
-    """Hand a chunk to the writer, renumbering a gVCF's one sample to its place in the batch."""
-    if isinstance(chunk, BlockChunk):
-        if offset:
-            chunk.sample = np.full(len(chunk.sample), offset, dtype=np.int32)
-        writer.add_blocks(chunk)
+@dataclass
+class _GvcfResult:
+    """One gVCF read to the end: what the parent needs of it (pickled back from a forked worker)."""
+
+    qc: QCOutcome
+    rows: GvcfSampleRows
+    counts: NormalisationCounts
+    samples: list[BatchSample]
+
+
+def _read_gvcf(stream: IngestStream, number: int, catalog_sex: dict[str, str], trios: list[tuple[str, str, str]],
+               thresholds: QCThresholds | None) -> _GvcfResult:
+    """Read one single-sample gVCF: its QC, and its rows with coverage merged (the raw blocks never leave)."""
+    accumulator = QCAccumulator(stream.samples, stream.build, catalog_sex=catalog_sex, trios=trios,
+                                thresholds=thresholds)
+    collector = GvcfSampleCollector(number)
+    for chunk in stream.chunks():
+        accumulator.add(chunk)
+        collector.add(chunk)
+    return _GvcfResult(accumulator.result(stream.samples), collector.rows(), stream.counts, list(stream.samples))
+
+
+# What forked workers read (set by the parent only around the fork; see _gvcf_samples).
+_FORKED: tuple[list[IngestStream], dict[str, str], list[tuple[str, str, str]], QCThresholds | None] | None = None
+
+
+def _read_gvcf_forked(number: int) -> _GvcfResult:
+    if _FORKED is None:  # never: the parent sets it before forking
+        raise RuntimeError("no gVCF streams in this worker")
+    streams, catalog_sex, trios, thresholds = _FORKED
+    return _read_gvcf(streams[number], number, catalog_sex, trios, thresholds)
+
+
+def _gvcf_samples(streams: list[IngestStream], catalog_sex: dict[str, str], trios: list[tuple[str, str, str]],
+                  thresholds: QCThresholds | None, workers: int | None) -> Iterator[_GvcfResult]:
+    """Every gVCF of the batch read, in order: in forked workers when there are several files and cores.
+
+    Why processes: the reader of one gVCF is mostly one thread holding the GIL (htslib's query runs
+    in-process), so threads would not overlap; files are independent, and what a worker sends back
+    is small (its sample's variant records and coverage runs, not its blocks). Only on Linux
+    (fork), and only when every stream is fork-safe (its reference, if any, is a memory map, not a
+    pysam handle whose file offset parent and child would share). An error in a worker (a malformed
+    or truncated file) is raised here, as the sequential reader raises it.
+    """
+    import multiprocessing
+
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(workers, len(streams))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or not all(s.fork_safe for s in streams):
+        for number, stream in enumerate(streams):
+            yield _read_gvcf(stream, number, catalog_sex, trios, thresholds)
         return
-    if source == "gvcf":
-        if offset:
-            chunk.gt_sample = np.full(len(chunk.gt_sample), offset, dtype=np.int32)
-        writer.add_records(chunk, sample_index=offset)
-    else:
-        writer.add_records(chunk)
+    global _FORKED
+    _FORKED = (streams, catalog_sex, trios, thresholds)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_read_gvcf_forked, range(len(streams)), chunksize=1)
+    finally:
+        _FORKED = None
+
+
+def _gvcf_batch(writer: BatchWriter, streams: list[IngestStream], catalog_sex: dict[str, str],
+                trios: list[tuple[str, str, str]], thresholds: QCThresholds | None,
+                workers: int | None) -> tuple[list[QCOutcome], list[BatchSample]]:
+    qc: list[QCOutcome] = []
+    batch_samples: list[BatchSample] = []
+    results = _gvcf_samples(streams, catalog_sex, trios, thresholds, workers)
+    for number, (stream, result) in enumerate(zip(streams, results, strict=True)):
+        writer.add_gvcf_sample(result.rows)
+        stream.counts = result.counts          # a worker's stream is a copy: bring back what it learnt
+        stream.samples[:] = result.samples
+        qc.append(result.qc)
+        batch_samples.extend(BatchSample(index=s.index + number, name=s.name, x_ploidy=s.x_ploidy,
+                                         y_ploidy=s.y_ploidy) for s in result.samples)
+    return qc, batch_samples
 
 
 def _provenance(stored: list[StoredFile], genome: ReferenceGenome | None, source: str) -> dict[str, Any]:

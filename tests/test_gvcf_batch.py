@@ -1,0 +1,77 @@
+"""A batch of gVCFs read in forked workers gives the very store, QC and counts that reading them in turn gives."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from genomed.errors import MalformedVCFError
+from genomed.simulate.cohort import simulate_cohort
+from genomed.store.ingestion import open_stream, stream_into_batch
+from genomed.store.layout import read_manifest
+from genomed.store.writer import BatchWriter
+
+
+@pytest.fixture(scope="module")
+def gvcfs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("gvcf-batch")
+    simulate_cohort(out, 12, n_genes=6, mode="genes", seed=5, gvcf_samples=5, missing_rate=0.02)
+    return sorted((out / "gvcf").glob("*.g.vcf.gz"))
+
+
+def ingest(store: Path, paths: list[Path], workers: int) -> tuple[list[Any], list[Any], list[Any]]:
+    streams = [open_stream(p, "GRCh38") for p in paths]
+    writer = BatchWriter(store, source="gvcf", genome_build="GRCh38", sample_ids=list(range(10, 10 + len(paths))),
+                         input_sha256=["c" * 64])
+    try:
+        qc, samples = stream_into_batch(writer, streams, workers=workers)
+        writer.finish(samples).commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return qc, samples, [s.counts for s in streams]
+
+
+def tables(store: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every live table's rows (files in their partition order), batch ids left out."""
+    manifest = read_manifest(store)
+    out = {}
+    for table in ("sites", "genotypes", "blocks"):
+        rows = [row for f in sorted(manifest.files(table), key=lambda f: f.rsplit("/", 1)[0])
+                for row in pq.read_table(store / f).to_pylist()]
+        out[table] = [{k: v for k, v in row.items() if k != "batch"} for row in rows]
+    return out
+
+
+def test_forked_workers_and_one_process_write_the_same_batch(gvcfs: list[Path], tmp_path: Path) -> None:
+    one = ingest(tmp_path / "one", gvcfs, workers=1)
+    two = ingest(tmp_path / "two", gvcfs, workers=2)
+    assert one == two
+    written = tables(tmp_path / "one")
+    assert written == tables(tmp_path / "two")
+    assert len(written["sites"]) > 50 and len(written["blocks"]) >= len(gvcfs)
+    assert {row["sample"] for row in written["blocks"]} == set(range(10, 10 + len(gvcfs)))
+
+
+def test_a_malformed_gvcf_in_a_worker_is_reported_as_in_one_process(gvcfs: list[Path], tmp_path: Path) -> None:
+    lines = gzip.decompress(gvcfs[2].read_bytes()).decode().splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    fields = lines[first + 40].split("\t")
+    fields[1] = "12x45"
+    lines[first + 40] = "\t".join(fields)
+    broken = tmp_path / "broken.g.vcf"
+    broken.write_text("\n".join(lines) + "\n")
+    paths = [gvcfs[0], gvcfs[1], broken, gvcfs[3]]
+    messages = []
+    for workers in (1, 2):
+        store = tmp_path / f"store-{workers}"
+        with pytest.raises(MalformedVCFError, match=f"line {first + 41}") as caught:
+            ingest(store, paths, workers)
+        messages.append(str(caught.value))
+        assert not (store / "manifest.json").exists()
+        assert not list((store / "staging").iterdir())
+    assert messages[0] == messages[1]
