@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 FLANK = 5_000  # up/downstream distance, as VEP's default
 _MRNA_CACHE = 4_096
+_FIRST_READ = 192  # bases after a frameshift translated before the rest of the transcript (most meet a stop)
 _WINDOW = 48  # bases read either side of an indel to learn how far it repeats (longer repeats: per-variant rules)
 # Forked workers pay between these numbers of variants near genes. Below, forking costs more than it
 # saves; above (a genome: ~800,000), the parent's copy-on-write heap and the results sent back cost
@@ -735,14 +736,21 @@ class Annotator:
             # model): the protein cannot be compared codon by codon, so keep the coordinate terms, no p.
             return
         first_codon, end_codon = (at - cs) // 3, (at + len(ref_tx) - 1 - cs) // 3 + 1
-        if len(ref_tx) == len(alt_tx) and end_codon < len(ref_protein):
-            # A substitution before the stop codon changes only its own codons, and the reference stop
-            # still ends the protein: translate those codons alone (the same as translating it all).
-            codons = mrna[cs + 3 * first_codon:at] + alt_tx + mrna[at + len(ref_tx):cs + 3 * end_codon]
+        # The codons before the change translate as the reference's: only the rest is translated.
+        head = mrna[cs + 3 * first_codon:at] + alt_tx
+        if (len(alt_tx) - len(ref_tx)) % 3 == 0 and end_codon < len(ref_protein):
+            # An in-frame change before the stop codon changes only its own codons, and the reference
+            # stop still ends the protein: translate those codons alone (the same as translating it all).
+            codons = head + mrna[at + len(ref_tx):cs + 3 * end_codon]
             alt_protein = ref_protein[:first_codon] + translate(codons) + ref_protein[end_codon:]
             alt_protein = alt_protein[:alt_protein.index("*") + 1]
         else:
-            alt_protein = translate(mrna[cs:at] + alt_tx + mrna[at + len(ref_tx):], to_stop=True)
+            # A frameshift usually meets a stop within a few dozen codons: read those first.
+            after = at + len(ref_tx)
+            tail = translate(head + mrna[after:after + _FIRST_READ], to_stop=True)
+            if not tail.endswith("*"):
+                tail = translate(head + mrna[after:], to_stop=True)
+            alt_protein = ref_protein[:first_codon] + tail
         change = protein_change(ref_protein, alt_protein, frameshift=edit.net % 3 != 0,
                                 codon=coding.first // 3 + 1, touches_stop=coding.stop_codon)
         for term in ("frameshift_variant", "inframe_insertion", "inframe_deletion", "coding_sequence_variant",
