@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import doctest
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +203,11 @@ async def _resolve_requests(france: NodeContext, sweden_key: Ed25519PrivateKey) 
 
         unsigned = (await client.send(request(BODY))).json()
         assert unsigned["tier"] == int(Tier.PUBLIC) and unsigned["country"] is None
+
+
+def test_doctests() -> None:
+    from genomed.share.federation import fanout, signing
+
+    for module in (signing, fanout):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
