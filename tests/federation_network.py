@@ -148,7 +148,8 @@ def _wait_until_serving(member: Member, deadline: float) -> None:
     while time.monotonic() < deadline:
         assert member.process is not None
         if member.process.poll() is not None:
-            raise RuntimeError(f"genomed serve for {member.name} exited with {member.process.returncode}")
+            log = (member.home / "serve.log").read_text()[-2000:]
+            raise RuntimeError(f"genomed serve for {member.name} exited with {member.process.returncode}:\n{log}")
         try:
             httpx.get(f"{member.url}/openapi.json", timeout=1.0)
             return
