@@ -10,6 +10,7 @@ are folded into ``cds_end`` here so that every loader yields the same coordinate
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from genomed.genome.builds import ucsc_name
 
 # Feature types that hold a transcript's parts in either format.
 _CODING_PARTS = ("CDS", "stop_codon")
+_PART_KINDS = frozenset({"exon", *_CODING_PARTS})
 _INCOMPLETE_START = ("cds_start_NF", "mRNA_start_NF")
 _INCOMPLETE_END = ("cds_end_NF", "mRNA_end_NF")
 
@@ -84,7 +86,10 @@ def _merge(parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+@functools.cache
 def _chrom(seqid: str) -> str:
+    """The UCSC name of a primary chromosome (``21`` -> ``chr21``), other sequence names as they are (cached:
+    naming is slower than reading a transcript, and a file names a few dozen sequences)."""
     name = ucsc_name(seqid)
     return name if name in PRIMARY_CHROMS else seqid
 
@@ -133,8 +138,18 @@ def load_gff3(path: Path) -> list[Transcript]:
     genes: dict[str, tuple[str, str]] = {}
     parts: list[tuple[str, str, tuple[int, int], str, str]] = []
     for number, columns in _lines(path):
-        kind, strand = columns[2], columns[6]
-        attributes = _gff3_attributes(path, number, columns[8])
+        kind, strand, text = columns[2], columns[6], columns[8]
+        if kind not in _PART_KINDS and "gene:" not in text and "transcript:" not in text:
+            # Neither a part nor a gene or transcript (ID=gene:/transcript:...): UTR, region and
+            # chromosome lines, a fifth of Ensembl's; only their form is checked, not their values.
+            _check_gff3_attributes(path, number, text)
+            continue
+        if kind in _PART_KINDS and "ID=gene:" not in text and "ID=transcript:" not in text:
+            parents, protein_id = _part_attributes(path, number, text)
+            for parent in parents.split(","):
+                parts.append((parent, kind, _interval(path, number, columns), protein_id, columns[7]))
+            continue
+        attributes = _gff3_attributes(path, number, text)
         identifier = attributes.get("ID", "")
         if identifier.startswith("gene:"):
             gene_id = _versioned(attributes.get("gene_id", identifier[5:]), attributes.get("version"))
@@ -171,8 +186,35 @@ def _gff3_attributes(path: Path, number: int, text: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep:
             raise InputError(f"{path}, line {number}: attribute {item!r} is not key=value (is this a GTF file?)")
-        attributes[key.strip()] = unquote(value)
+        attributes[key.strip()] = unquote(value) if "%" in value else value
     return attributes
+
+
+def _part_attributes(path: Path, number: int, text: str) -> tuple[str, str]:
+    """``Parent`` and ``protein_id`` of an exon or CDS line, as :func:`_gff3_attributes` would read them.
+
+    Parts are two thirds of a GFF3's lines and only these two of their attributes are used.
+    """
+    parent = protein_id = ""
+    for item in text.strip().strip(";").split(";"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"{path}, line {number}: attribute {item!r} is not key=value (is this a GTF file?)")
+        key = key.strip()
+        if key == "Parent":
+            parent = unquote(value) if "%" in value else value
+        elif key == "protein_id":
+            protein_id = unquote(value) if "%" in value else value
+    return parent, protein_id
+
+
+def _check_gff3_attributes(path: Path, number: int, text: str) -> None:
+    """What :func:`_gff3_attributes` refuses, without building the attributes."""
+    for item in text.strip().strip(";").split(";"):
+        if item and "=" not in item:
+            raise InputError(f"{path}, line {number}: attribute {item!r} is not key=value (is this a GTF file?)")
 
 
 def load_gtf(path: Path) -> list[Transcript]:
