@@ -132,8 +132,8 @@ def configure(homes: Mapping[str, Path], ports: Mapping[str, int], *, min_count:
     """
     cards = {}
     for name, home in homes.items():
-        with open_node(home) as ctx:
-            cards[name] = node_identity(ctx)
+        with open_node(home) as ctx:  # the keys only: a sharing.toml left by an older run is not read
+            cards[name] = node_identity(ctx, SharingSettings())
     for name, home in homes.items():
         peers = tuple(Peer(name=other, country=cards[other].country, url=f"http://127.0.0.1:{ports[other]}",
                            public_key=cards[other].public_key) for other in homes if other != name)
