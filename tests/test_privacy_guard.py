@@ -1,8 +1,11 @@
-"""The privacy guard's budgets and suppression, on SQLite and PostgreSQL."""
+"""The privacy guard's budgets, suppression and donor ledger, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
+import doctest
+import math
+import random
 import threading
 from collections.abc import Iterator
 
@@ -12,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from genomed.db.base import Base
 from genomed.db.engine import make_engine
-from genomed.errors import BudgetExhaustedError, InputError
-from genomed.share.guard import PrivacyGuard
+from genomed.errors import BudgetExhaustedError, ConfigurationError, InputError
+from genomed.share import disclosure
+from genomed.share.disclosure import count_bins, evidence
+from genomed.share.guard import DONOR_PREFIX, LEDGER_PERIOD, MICRO, PrivacyGuard
 from genomed.share.identity import Requester, Tier
 from genomed.share.models import PrivacyBudget
 from genomed.share.settings import GuardSettings
@@ -108,3 +113,82 @@ def test_concurrent_charges_never_overspend(engine: Engine) -> None:
     assert len(granted) == budget
     with Session(engine) as session:
         assert session.scalar(select(PrivacyBudget.spent)) == budget
+
+
+def ledger_guard(min_count: int = 5, seed: int = 1, **settings: float) -> PrivacyGuard:
+    return PrivacyGuard(GuardSettings(min_count=min_count, **settings), clock=lambda: NOON,  # type: ignore[arg-type]
+                        rng=random.Random(seed))
+
+
+def ledger(session: Session) -> dict[str, int]:
+    rows = session.execute(select(PrivacyBudget.identity, PrivacyBudget.spent)
+                           .where(PrivacyBudget.period == LEDGER_PERIOD))
+    return {identity.removeprefix(DONOR_PREFIX): spent for identity, spent in rows}
+
+
+def test_answers_near_the_threshold_stop_once_their_carriers_have_told_enough(engine: Engine) -> None:
+    guard, anonymous = ledger_guard(), Requester.anonymous()
+    budget = math.log(2) * MICRO
+    carriers = [f"s{i}" for i in range(6)]
+    with Session(engine) as session:
+        answers = [guard.answer(session, anonymous, "d1", carriers) for _ in range(40)]
+        charged = ledger(session)
+        session.commit()
+    # Six carriers: "yes" with probability 0.86, telling 0.54 nats about each. After one such
+    # answer no carrier can afford another, so they are left out and the allele reads as absent.
+    assert answers.count(1) == 1
+    assert set(charged) == set(carriers)
+    assert all(0 < spent <= budget for spent in charged.values())
+    assert charged["s0"] == math.ceil(evidence(5, 6, [5]) * MICRO)
+    with Session(engine) as session:  # the ledger is in the database: a restarted node keeps it
+        assert ledger(session) == charged
+        assert sum(ledger_guard(seed=2).answer(session, anonymous, "d2", carriers) for _ in range(40)) <= 1
+
+
+def test_common_alleles_cost_their_carriers_nothing(engine: Engine) -> None:
+    guard, registered = ledger_guard(), Requester(identity="iss#sub", tier=Tier.REGISTERED)
+    carriers = [f"c{i}" for i in range(40)]
+    with Session(engine) as session:
+        assert {guard.answer(session, registered, "d1", carriers) for _ in range(50)} == {1}
+        assert {guard.answer(session, registered, "d1", carriers, "count") for _ in range(50)} == {25}
+        assert guard.answer(session, registered, "d1", []) == 0  # an absent allele tells about no one
+        assert ledger(session) == {}
+
+
+def test_the_released_answers_follow_the_published_probabilities(engine: Engine) -> None:
+    """Rare, spread-out carriers (never charged twice) answer as release_probabilities says."""
+    guard, anonymous = ledger_guard(seed=3), Requester.anonymous()
+    draws = 400
+    with Session(engine) as session:
+        for count, granularity in ((7, "boolean"), (12, "count")):
+            expected = guard.release_probabilities(count, granularity)  # type: ignore[arg-type]
+            seen: dict[int, int] = {}
+            for n in range(draws):
+                donors = [f"{count}-{n}-{i}" for i in range(count)]
+                answer = guard.answer(session, anonymous, "d1", donors, granularity)  # type: ignore[arg-type]
+                seen[answer] = seen.get(answer, 0) + 1
+            for answer, probability in expected.items():
+                if probability > 0.02:
+                    assert abs(seen.get(answer, 0) / draws - probability) < 4 * math.sqrt(probability / draws)
+            assert set(seen) <= set(expected)
+
+
+def test_controlled_answers_are_exact_and_leave_the_ledger_alone(engine: Engine) -> None:
+    controlled = Requester(identity="iss#c", tier=Tier.CONTROLLED, controlled_datasets=frozenset({"d1"}))
+    with Session(engine) as session:
+        assert ledger_guard().answer(session, controlled, "d1", ["a", "b"], "count") == 2
+        assert ledger_guard().answer(session, controlled, "d1", ["a", "a"], "boolean") == 1
+        assert ledger_guard().answer(session, controlled, "d2", ["a"] * 3, "count") in (0, 5)  # no grant there
+        assert ledger(session) == {}
+
+
+def test_guard_settings_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="membership_odds"):
+        GuardSettings(membership_odds=1.0)
+    with pytest.raises(ConfigurationError, match="answer_slope"):
+        GuardSettings(answer_slope=0)
+    assert count_bins(3, 100) == [3, 6, 15, 30, 60]
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(disclosure).failed == 0

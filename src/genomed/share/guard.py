@@ -1,31 +1,61 @@
 """The privacy guard: what a requester below the controlled tier may learn from an answer.
 
-Two mechanisms bound re-identification by membership inference (Shringarpure & Bustamante 2015,
+Three mechanisms bound re-identification by membership inference (Shringarpure & Bustamante 2015,
 who showed that a few hundred "is this allele here?" queries identify a genome in a beacon):
 
 * **minimum counts**: a count below ``min_count`` is answered as 0 (and "exists" as false). The
   answer has the same shape as a true absence, so nothing tells the requester that a suppression
-  happened: rare alleles, the ones that carry the attack, stop answering;
+  happened: rare alleles, the ones that carry the paper's attack, stop answering;
 * **query budgets**: each identity (passport subject, peer node, or address) may ask at most
   ``budget_public``/``budget_registered`` queries per period; the spend is kept in the database so
-  that restarting a node does not refill every budget.
+  that restarting a node does not refill every budget;
+* **the donor ledger** (:meth:`PrivacyGuard.answer`, for callers that can name the donors
+  carrying the variant): near the threshold the answer is drawn at random with probabilities
+  that change by a bounded factor per carrier (:mod:`genomed.share.disclosure`); each answer's
+  evidence about its carriers is charged to each of them, and a donor whose charges would exceed
+  ``log(membership_odds)`` is left out of the answer (answered as if absent).
 
-Controlled-tier answers (a grant for the dataset) are neither suppressed nor budgeted: they are
-the accountable access a data access committee approved. Every answer is audited by the caller.
+Why the ledger, and why suppression and budgets alone are not enough: measured with
+:mod:`genomed.share.attack`, an attacker who knows the threshold asks about alleles whose count
+it expects near ``min_count``, where a member's own copy still turns "no" into "yes" about one
+time in five; a few hundred such answers identify a member as surely as the paper's attack on an
+unguarded beacon, and a budget large enough to be useful to a researcher allows them. Evidence
+about a donor comes only from answers that the donor's presence makes more likely: bounding their
+sum, per donor and for every requester together (so that many identities do not help), bounds
+what any attack can learn, however many queries it makes. If every answer's likelihood ratio
+for "this donor is in" is charged and the charges stop at ``log(membership_odds)``, any test of
+membership has power at most ``membership_odds`` times its false-positive rate (2 x 5% = 10%
+with the default). This is the per-donor budget of Raisaro et al. (2017, JAMIA 24:799,
+"Addressing Beacon re-identification attacks"), charged with each answer's actual evidence so
+that common alleles cost nothing, over answers drawn at random so that no single answer can be
+infinitely telling (a deterministic threshold makes the one answer a donor tips certain proof).
+Two approximations are measured by the attack harness rather than proved: evidence is charged
+as each answer's own likelihood ratio, one answer at a time; and a donor's presence changes the
+*other* carriers' charges, and so which of them later answers leave out. The price is utility
+near the threshold: alleles carried by about ``min_count`` donors answer at random, and a donor
+out of budget no longer counts towards them. Answers are not cached: asking again draws again,
+and is charged again.
+
+Controlled-tier answers (a grant for the dataset) are neither suppressed nor budgeted nor
+ledgered: they are the accountable access a data access committee approved. Every answer is
+audited by the caller.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import cast
+import math
+import random
+from collections.abc import Callable, Collection
+from typing import Literal, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from genomed.db.base import utcnow
 from genomed.errors import BudgetExhaustedError, InputError
+from genomed.share.disclosure import draw, edges_for, evidence, release_probabilities
 from genomed.share.identity import Requester, Tier
 from genomed.share.models import PrivacyBudget
 from genomed.share.settings import GuardSettings
@@ -37,14 +67,30 @@ _SPEND = (update(_BUDGETS)
                  _BUDGETS.c.spent + bindparam("queries") <= bindparam("budget"))
           .values(spent=_BUDGETS.c.spent + bindparam("queries"), updated_at=bindparam("now"))
           .returning(_BUDGETS.c.spent))
+# The donor ledger lives in the budgets table: identity ``donor:<carrier>``, this period, spent in micro-nats.
+LEDGER_PERIOD = "donor-ledger"
+DONOR_PREFIX = "donor:"
+MICRO = 1_000_000
+EVIDENCE_FLOOR = 1e-6  # nats: an answer telling less than this about its carriers is not charged
+_IN_LEDGER = select(func.count()).select_from(_BUDGETS).where(_BUDGETS.c.period == LEDGER_PERIOD)
+_CHARGES = (select(_BUDGETS.c.identity, _BUDGETS.c.spent)
+            .where(_BUDGETS.c.period == LEDGER_PERIOD, _BUDGETS.c.identity.in_(bindparam("keys", expanding=True))))
+_CHARGE = (update(_BUDGETS)
+           .where(_BUDGETS.c.period == LEDGER_PERIOD, _BUDGETS.c.identity.in_(bindparam("keys", expanding=True)))
+           .values(spent=_BUDGETS.c.spent + bindparam("amount"), updated_at=bindparam("now")))
+Granularity = Literal["boolean", "count"]
 
 
 class PrivacyGuard:
     """Suppression and budgets for one node, as configured in ``sharing.toml``'s ``[guard]``."""
 
-    def __init__(self, settings: GuardSettings, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, settings: GuardSettings, clock: Callable[[], dt.datetime] = utcnow,
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        # Answers near the threshold are drawn from the operating system's generator: an attacker
+        # who could predict the draws could tell which answers a member's presence changed.
+        self.rng = rng if rng is not None else random.SystemRandom()
 
     def period(self) -> str:
         """The current budget period, e.g. ``2026-11-27`` (day) or ``2026-11-27T13`` (hour)."""
@@ -92,7 +138,8 @@ class PrivacyGuard:
 
     def _spend(self, session: Session, identity: str, period: str, queries: int, budget: int) -> int | None:
         """The new ``spent`` of an existing row that had room for ``queries``; ``None`` if no such row."""
-        return session.execute(_SPEND, {"who": identity, "when": period, "queries": queries,
+        # Core statements on the session's connection (same transaction), without the ORM's per-call overhead.
+        return session.connection().execute(_SPEND, {"who": identity, "when": period, "queries": queries,
                                         "budget": budget, "now": self.clock()}).scalar_one_or_none()
 
     def count(self, requester: Requester, dataset_id: str, true_count: int) -> int:
@@ -104,3 +151,83 @@ class PrivacyGuard:
     def exists(self, requester: Requester, dataset_id: str, true_count: int) -> bool:
         """Whether to answer "yes": the guarded count is above zero."""
         return self.count(requester, dataset_id, true_count) > 0
+
+    def answer(self, session: Session, requester: Requester, dataset_id: str, carriers: Collection[str],
+               granularity: Granularity = "boolean") -> int:
+        """The answer about a variant carried by ``carriers``, through the donor ledger: 1/0, or a binned count.
+
+        ``carriers`` are node-wide donor identifiers (sample pseudonyms), the same for a donor in
+        every dataset, so that one ledger covers all of them. A count is released as a bin edge
+        of :func:`~genomed.share.disclosure.count_bins` (an exact count would tell something
+        about every carrier of every allele). Call :meth:`charge` first, as for any answer.
+        """
+        donors = set(carriers)
+        if requester.tier_for(dataset_id) >= Tier.CONTROLLED:
+            return len(donors) if granularity == "count" else int(bool(donors))
+        boolean = granularity == "boolean"
+        u = self.rng.random()
+        counted = len(donors)
+        edges = edges_for(self.settings.min_count, counted, boolean, self.settings.answer_slope)
+        released = draw(counted, edges, u, self.settings.answer_slope)
+        if released == 0:  # "nothing" is evidence of absence, never of presence; fewer carriers cannot lift it
+            return 0
+        # Who might be left out: at most the donors already in the ledger. If the answer and its
+        # evidence are the same with any of them left out, the ledger cannot matter here.
+        fewest = max(0, counted - self._in_ledger(session))
+        if (draw(fewest, edges, u, self.settings.answer_slope) == released
+                and self._evidence(released, counted, edges) < EVIDENCE_FLOOR
+                and self._evidence(released, fewest, edges) < EVIDENCE_FLOOR):
+            return int(released > 0) if boolean else released
+        budget = round(math.log(self.settings.membership_odds) * MICRO)
+        spent = self._spent(session, donors)
+        included = set(donors)
+        while True:
+            released = draw(len(included), edges, u, self.settings.answer_slope)
+            told = self._evidence(released, len(included), edges)
+            if told < EVIDENCE_FLOOR:
+                break
+            cost = math.ceil(told * MICRO)
+            over = {donor for donor in included if spent.get(donor, 0) + cost > budget}
+            if not over:
+                self._charge_donors(session, included, spent, cost)
+                break
+            included -= over  # answered as if they were absent; the others are reconsidered
+        return int(released > 0) if boolean else released
+
+    def release_probabilities(self, carriers: int, granularity: Granularity = "boolean") -> dict[int, float]:
+        """P(answer | ``carriers`` counted) below the controlled tier: what an attacker who read this code knows."""
+        edges = edges_for(self.settings.min_count, carriers, granularity == "boolean", self.settings.answer_slope)
+        probabilities = release_probabilities(carriers, edges, self.settings.answer_slope)
+        if granularity == "boolean":
+            return {0: probabilities[0], 1: 1.0 - probabilities[0]}
+        return probabilities
+
+    def _evidence(self, released: int, carriers: int, edges: list[int]) -> float:
+        """The evidence an answer gives about each of ``carriers`` (none when there are none)."""
+        return max(0.0, evidence(released, carriers, edges, self.settings.answer_slope)) if carriers else 0.0
+
+    def _in_ledger(self, session: Session) -> int:
+        return int(session.connection().execute(_IN_LEDGER).scalar_one())
+
+    def _spent(self, session: Session, donors: Collection[str]) -> dict[str, int]:
+        keys = {(DONOR_PREFIX + donor)[:256]: donor for donor in donors}
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(keys)):
+            rows = session.connection().execute(_CHARGES, {"keys": chunk})
+            found.update((keys[identity], spent) for identity, spent in rows)
+        return found
+
+    def _charge_donors(self, session: Session, donors: Collection[str], spent: dict[str, int], amount: int) -> None:
+        """Add ``amount`` micro-nats to each donor's ledger row (created on a first charge)."""
+        now = self.clock()
+        for chunk in _chunks([(DONOR_PREFIX + d)[:256] for d in donors if d in spent]):
+            session.connection().execute(_CHARGE, {"keys": chunk, "amount": amount, "now": now})
+        new = [(DONOR_PREFIX + d)[:256] for d in donors if d not in spent]
+        if new:
+            session.connection().execute(insert(_BUDGETS), [{"identity": key, "period": LEDGER_PERIOD,
+                                                             "spent": amount, "updated_at": now} for key in new])
+
+
+def _chunks(items: list[str], size: int = 5000) -> list[list[str]]:
+    """Bound the parameters of one IN list (PostgreSQL takes at most 65,535 per statement)."""
+    return [items[start:start + size] for start in range(0, len(items), size)]

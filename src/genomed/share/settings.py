@@ -14,6 +14,9 @@ place::
     budget_public = 200                # queries per identity per budget period
     budget_registered = 1000
     period = "day"                     # "day" or "hour"
+    membership_odds = 2.0              # donor ledger: how far all answers together may raise the odds that a
+                                       # donor is in (a membership test's power <= this x its false-positive rate)
+    answer_slope = 1.25                # nats one carrier may add to one answer near the threshold
 
     [[brokers]]                        # passport brokers whose visas this node trusts
     issuer = "https://broker.example.org"
@@ -64,10 +67,16 @@ class GuardSettings:
     budget_public: int = 200
     budget_registered: int = 1000
     period: str = "day"
+    membership_odds: float = 2.0
+    answer_slope: float = 1.25
 
     def __post_init__(self) -> None:
         if self.min_count < 1:
             raise ConfigurationError("guard.min_count must be at least 1")
+        if not self.membership_odds > 1:
+            raise ConfigurationError("guard.membership_odds must be above 1")
+        if not 0 < self.answer_slope <= 20:
+            raise ConfigurationError("guard.answer_slope must be above 0 (and at most 20)")
         if self.budget_public < 1 or self.budget_registered < 1:
             raise ConfigurationError("guard budgets must be at least 1 query")
         if self.period not in ("day", "hour"):
