@@ -344,6 +344,67 @@ def test_gvcf_fast_path_gives_the_same_chunks_as_cyvcf2(tmp_path: Path, simulate
         assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".genomed")) == []  # cleaned up
 
 
+# Plain SNV lines mixed with every other kind: the fast path decodes the plain ones at once (one batch).
+SNV_MIX = [
+    "chr1\t1000001\t.\tG\t<NON_REF>\t.\t.\tEND=1000002\tGT:DP:GQ:MIN_DP\t0/0:30:60:25",
+    "chr1\t1000003\t.\tt\ta,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t0/1:10,12,0:22:99",   # lower case
+    "chr1\t1000004\t.\tA\tC\t50\tLowQual\t.\tGT:AD:DP:GQ\t1/1:.:22:40",               # no <NON_REF>, AD "."
+    "chr1\t1000005\t.\tC\tA,T,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t1/2:0,5,6,0:11:30",  # multi-allelic
+    "chr1\t1000006\t.\tG\tT,<NON_REF>\t50\t.\t.\tGT:AD:DP:GQ\t0|1:7:9:99999",         # one depth, big GQ
+    "chr1\t1000007\t.\tTA\tT,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t0/1:4,4,0:8:20",     # an indel
+    "chr1\t1000009\t.\tA\tG,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t0/2:4,0,4:8:20",      # <NON_REF> only
+    "chr1\t1000010\t.\tC\tG,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t./.:.:.:.",           # no-call
+    "chr1\t1000011\t.\tG\tA,*,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t1/2:0,3,3,0:6:9",   # spanning deletion
+    "chr1\t1000012\t.\tT\tC,<NON_REF>\t50\tPASS\t.\tGT:DP:GQ\t1/1:5:15",                # no AD
+    f"chrX\t{X_NONPAR}\t.\tA\tG,<NON_REF>\t.\t.\t.\tGT:AD:DP:GQ\t1:0,14,0:14:50",           # haploid
+    f"chrX\t{X_NONPAR + 1}\t.\tC\tT,<NON_REF>\t.\t.\t.\tGT:AD:DP:GQ\t0:14,0,0:14:50",       # haploid ref
+]
+
+
+def test_plain_snvs_decoded_at_once_match_cyvcf2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genomed.ingest import gvcf
+
+    used: list[int] = []
+    original = gvcf._Decoder._add_snvs
+
+    def spy(self: gvcf._Decoder, decoded: object, rows: np.ndarray, *args: object) -> None:
+        used.append(len(rows))
+        original(self, decoded, rows, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gvcf._Decoder, "_add_snvs", spy)
+    path = write_vcf(tmp_path / "mix.g.vcf.gz", ["S1"], SNV_MIX,
+                     extra_header=('##ALT=<ID=NON_REF,Description="Any other allele">',))
+    fast = read_vcf(path, expected_build="GRCh38", chunk_size=4)
+    slow = read_vcf(path, expected_build="GRCh38", chunk_size=4, gvcf_fast_path=False)
+    assert chunk_values(list(fast)) == chunk_values(list(slow))
+    assert (fast.counts, fast.samples) == (slow.counts, slow.samples)
+    assert used == [5]   # lines 1000003, 1000004, 1000006, 1000012 and the haploid chrX one
+    records = [c for c in read_vcf(path, expected_build="GRCh38") if isinstance(c, RecordChunk)]
+    assert [(c.pos[i], c.ref[i], c.alt[i], c.key[i]) for c in records for i in range(len(c))][:2] == [
+        (1000003, "T", "A", variant_key("chr1", 1000003, "T", "A")),
+        (1000004, "A", "C", variant_key("chr1", 1000004, "A", "C"))]
+
+
+def test_a_plain_snv_whose_ref_contradicts_the_reference_is_refused_in_line_order(tmp_path: Path) -> None:
+    """REFs are checked in file order, whether a line was decoded at once or one by one."""
+    fasta = regional_reference(tmp_path, "ACGTACGTACGT")     # 1000001..1000012
+    records = [
+        "chr1\t1000002\t.\tC\tT,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t0/1:3,3,0:6:20",     # right REF
+        "chr1\t1000003\t.\tT\tA,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t0/1:3,3,0:6:20",     # wrong: G
+        "chr1\t1000004\t.\tAC\tA,<NON_REF>\t50\tPASS\t.\tGT:AD:DP:GQ\t0/1:3,3,0:6:20",    # wrong too: TA
+    ]
+    path = write_vcf(tmp_path / "bad.g.vcf.gz", ["S1"], records,
+                     extra_header=('##ALT=<ID=NON_REF,Description="Any other allele">',))
+    messages = []
+    for fast_path in (True, False):
+        stream = read_vcf(path, expected_build="GRCh38", reference=open_reference(fasta, "GRCh38"),
+                          gvcf_fast_path=fast_path)
+        with pytest.raises(ReferenceMismatchError, match=r"line 17: chr1:1000003 REF T does not match") as caught:
+            list(stream)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
 def test_a_multi_sample_gvcf_is_refused(tmp_path: Path) -> None:
     path = write_vcf(tmp_path / "two.g.vcf.gz", ["S1", "S2"], [GVCF_RECORDS[0] + "\t0/0:30:60:25"])
     with pytest.raises(InputError, match="gVCF with 2 samples"):

@@ -199,9 +199,27 @@ class Decoded:
     an: npt.NDArray[np.int32]           # per kept output
     gt: tuple[npt.NDArray[Any], ...]    # rows: kept-output index, sample, alt count, ploidy, GQ, DP, AD ref, AD alt
     blocks: BlockRows | None = None
+    snvs: SnvRecords | None = None      # outputs decoded at once (``src`` -1), in output order
     x_haploid: npt.NDArray[np.int64] | None = None
     x_diploid: npt.NDArray[np.int64] | None = None
     y_evidence: npt.NDArray[np.int64] | None = None
+
+
+@dataclass
+class SnvRecords:
+    """Plain biallelic SNV outputs of a gVCF batch, decoded at once: their final columns, in output order.
+
+    Such an output has no :class:`Pending` (its ``src`` is -1); an SNV needs no normalisation, so its
+    key is computed with the rest. ``ordinal`` is its line's record number, for messages.
+    """
+
+    chrom: npt.NDArray[np.object_]
+    pos: npt.NDArray[np.int64]
+    ref: npt.NDArray[np.object_]
+    alt: npt.NDArray[np.object_]
+    key: npt.NDArray[np.int64]
+    filter_pass: npt.NDArray[np.bool_]
+    ordinal: npt.NDArray[np.int64]
 
 
 @dataclass

@@ -40,12 +40,19 @@ from genomed.ingest.decode import (
     LocatedError,
     Pending,
     ReaderConfig,
+    SnvRecords,
     primary_ucsc,
 )
-from genomed.store.keys import MAX_POSITION
+from genomed.store.keys import ALLELE_BITS, MAX_POSITION, POSITION_BITS, allele_code, contig_code
 
 _ALLELE = re.compile(r"^[ACGTNacgtn]+$")
 _BLOCK_ALTS = sorted(GVCF_SYMBOLIC | {"."})
+_BASES = "ACGT"
+_SNV_REF = "^[ACGTacgt]$"
+_SNV_ALT = "^[ACGTacgt](," + "|,".join(re.escape(a) for a in sorted(GVCF_SYMBOLIC)) + ")?$"
+_AD = r"^(\d+|\.)(,(\d+|\.))*$"
+# The allele part of the key of each SNV (ref, alt), as genomed.store.keys computes it.
+_SNV_CODES = np.array([[allele_code(r, a) if r != a else 0 for a in _BASES] for r in _BASES], dtype=np.int64)
 _FIELDS = ("GT", "GQ", "DP", "MIN_DP", "AD")
 
 
@@ -184,11 +191,15 @@ class _Decoder:
         if no_call_blocks:
             notes["gVCF reference blocks skipped: no-call (./.) blocks cover nothing"] += no_call_blocks
 
-        # variant lines: the few that carry a real ALT, read one by one
+        # variant lines: the few that carry a real ALT; plain SNVs at once, the others one by one
         candidates = np.flatnonzero(primary & ~homref & ~block_alt)
         if len(candidates):
-            self._variants(decoded, candidates.tolist(), first_row, columns, ucsc, pos, end, called, ploidy,
-                           allele_1, allele_2, gq, dp)
+            snv = self._simple_snvs(candidates, columns, called, ploidy, allele_1, allele_2)
+            out_rows = self._variants(decoded, candidates[~snv].tolist(), first_row, columns, ucsc, pos, end, called,
+                                      ploidy, allele_1, allele_2, gq, dp)
+            if snv.any():
+                self._add_snvs(decoded, candidates[snv], out_rows, first_row, columns, ucsc, pos, ploidy, allele_1,
+                               allele_2, gq, dp)
         return decoded
 
     def _bad_position(self, row: int, first_row: int, columns: dict[str, Any], ucsc: npt.NDArray[Any],
@@ -205,7 +216,12 @@ class _Decoder:
     def _variants(self, decoded: Decoded, rows: list[int], first_row: int, columns: dict[str, Any],
                   ucsc: npt.NDArray[Any], pos: npt.NDArray[np.int64], end: npt.NDArray[np.int64],
                   called: npt.NDArray[np.bool_], ploidy: npt.NDArray[np.int64], allele_1: npt.NDArray[np.int64],
-                  allele_2: npt.NDArray[np.int64], gq: npt.NDArray[np.int64], dp: npt.NDArray[np.int64]) -> None:
+                  allele_2: npt.NDArray[np.int64], gq: npt.NDArray[np.int64],
+                  dp: npt.NDArray[np.int64]) -> list[int]:
+        """Variant lines one by one, into ``decoded``; the line (row) of each output, in order."""
+        out_rows: list[int] = []
+        if not rows:
+            return out_rows
         refs = columns["ref"].take(rows).to_pylist()
         alts = columns["alt"].take(rows).to_pylist()
         filters = columns["filter"].take(rows).to_pylist()
@@ -242,6 +258,7 @@ class _Decoder:
             pending = Pending(first_row + row, str(ucsc[row]), int(pos[row]), refs[k].upper(), carried,
                               filters[k] in ("PASS", "."), int(end[row]))
             for index, _alt in carried:
+                out_rows.append(row)
                 decoded.src.append(len(decoded.pending))
                 decoded.which.append(index)
                 an.append(int(ploidy[row]))
@@ -252,13 +269,99 @@ class _Decoder:
         if skipped:
             decoded.notes["gVCF records skipped: the sample is not called there, or carries only <NON_REF>"] += skipped
         if not gt_rows:
-            return
+            return out_rows
         table = np.array(gt_rows, dtype=np.int64)
         decoded.keep = np.ones(len(decoded.src), dtype=bool)
         decoded.an = np.array(an, dtype=np.int32)
         decoded.gt = (table[:, 0].astype(np.int32), np.zeros(len(table), dtype=np.int32),
                       table[:, 1].astype(np.int8), table[:, 2].astype(np.int8), table[:, 3].astype(np.int16),
                       table[:, 4].astype(np.int32), table[:, 5].astype(np.int32), table[:, 6].astype(np.int32))
+        return out_rows
+
+    def _simple_snvs(self, rows: npt.NDArray[np.int64], columns: dict[str, Any], called: npt.NDArray[np.bool_],
+                     ploidy: npt.NDArray[np.int64], allele_1: npt.NDArray[np.int64],
+                     allele_2: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which variant lines are plain biallelic SNVs the sample carries, with allele depths that are numbers.
+
+        Most variant lines of a gVCF are; they are decoded at once (:meth:`_add_snvs`), the others one by one.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        take = pa.array(rows)
+        ref, alt = columns["ref"].take(take), columns["alt"].take(take)
+        a1, a2, haploid = allele_1[rows], allele_2[rows], ploidy[rows] == 1
+        simple: npt.NDArray[np.bool_] = (
+            called[rows] & ((a1 == 0) | (a1 == 1)) & (haploid | (a2 == 0) | (a2 == 1))
+            & ((a1 == 1) | (~haploid & (a2 == 1)))
+            & pc.match_substring_regex(ref, _SNV_REF).to_numpy(zero_copy_only=False)
+            & pc.match_substring_regex(alt, _SNV_ALT).to_numpy(zero_copy_only=False)
+            & pc.not_equal(pc.utf8_upper(ref), pc.utf8_upper(pc.utf8_slice_codeunits(alt, 0, 1))).to_numpy(
+                zero_copy_only=False))
+        if "ad" in columns:
+            simple &= pc.match_substring_regex(columns["ad"].take(take), _AD).to_numpy(zero_copy_only=False)
+        return simple
+
+    def _add_snvs(self, decoded: Decoded, rows: npt.NDArray[np.int64], out_rows: list[int], first_row: int,
+                  columns: dict[str, Any], ucsc: npt.NDArray[Any], pos: npt.NDArray[np.int64],
+                  ploidy: npt.NDArray[np.int64], allele_1: npt.NDArray[np.int64], allele_2: npt.NDArray[np.int64],
+                  gq: npt.NDArray[np.int64], dp: npt.NDArray[np.int64]) -> None:
+        """Plain SNV lines decoded at once, their outputs merged in line order with those :meth:`_variants` made.
+
+        They give exactly what :meth:`_variants` and the reader's per-record step would (one output each, its
+        key computed here since an SNV needs no normalisation); their outputs have no :class:`Pending`.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        take = pa.array(rows)
+        ref = pc.utf8_upper(columns["ref"].take(take))
+        alt = pc.utf8_upper(pc.utf8_slice_codeunits(columns["alt"].take(take), 0, 1))
+        ref_base = pc.index_in(ref, value_set=_pa_strings(list(_BASES))).to_numpy(zero_copy_only=False)
+        alt_base = pc.index_in(alt, value_set=_pa_strings(list(_BASES))).to_numpy(zero_copy_only=False)
+        chrom = ucsc[rows]
+        names, inverse = np.unique(chrom.astype(str), return_inverse=True)
+        contig = np.array([contig_code(str(name)) for name in names], dtype=np.int64)[inverse]
+        at = pos[rows].astype(np.int64)
+        key = (contig << (POSITION_BITS + ALLELE_BITS)) | (at << ALLELE_BITS) | _SNV_CODES[ref_base, alt_base]
+        filter_pass = pc.is_in(columns["filter"].take(take), value_set=_pa_strings(["PASS", "."])).to_numpy(
+            zero_copy_only=False)
+        p, a1, a2 = ploidy[rows], allele_1[rows], allele_2[rows]
+        alt_count = (a1 == 1).astype(np.int8) + ((p == 2) & (a2 == 1)).astype(np.int8)
+        if "ad" in columns:
+            depths = pc.split_pattern(columns["ad"].take(take), ",")
+            lengths = pc.list_value_length(depths).to_numpy(zero_copy_only=False)
+            ad_ref = _depths(pc.list_element(depths, 0))
+            second = pc.list_element(pc.list_slice(depths, 0, 2, return_fixed_size_list=False).filter(
+                pa.array(lengths > 1)), 1)
+            ad_alt = np.full(len(rows), -1, dtype=np.int64)
+            ad_alt[lengths > 1] = _depths(second)
+        else:
+            ad_ref = ad_alt = np.full(len(rows), -1, dtype=np.int64)
+        fast = (p.astype(np.int32), alt_count, p.astype(np.int8), np.minimum(gq[rows], 32767).astype(np.int16),
+                dp[rows].astype(np.int32), ad_ref.astype(np.int32), ad_alt.astype(np.int32))
+
+        n_slow, n_fast = len(out_rows), len(rows)
+        order = np.argsort(np.concatenate([np.asarray(out_rows, dtype=np.int64), rows]), kind="stable")
+        position = np.empty(n_slow + n_fast, dtype=np.int64)   # new place of each output (slow ones first)
+        position[order] = np.arange(n_slow + n_fast)
+        decoded.src = np.concatenate([np.asarray(decoded.src, dtype=np.int64),
+                                      np.full(n_fast, -1, dtype=np.int64)])[order].tolist()
+        decoded.which = np.concatenate([np.asarray(decoded.which, dtype=np.int64),
+                                        np.ones(n_fast, dtype=np.int64)])[order].tolist()
+        decoded.keep = np.ones(n_slow + n_fast, dtype=bool)
+        decoded.an = np.concatenate([decoded.an if n_slow else np.zeros(0, dtype=np.int32), fast[0]])[order]
+        if n_slow:
+            slow_output, slow_columns = decoded.gt[0], decoded.gt[2:]
+        else:
+            slow_output, slow_columns = np.zeros(0, dtype=np.int32), tuple(column[:0] for column in fast[1:])
+        output = np.concatenate([position[slow_output], position[n_slow:]]).astype(np.int32)
+        rank = np.argsort(output, kind="stable")
+        decoded.gt = (output[rank], np.zeros(len(output), dtype=np.int32),
+                      *(np.concatenate([old, new])[rank] for old, new in zip(slow_columns, fast[1:], strict=True)))
+        decoded.snvs = SnvRecords(chrom, at, np.asarray(ref.to_pylist(), dtype=object),
+                                  np.asarray(alt.to_pylist(), dtype=object), key, filter_pass.astype(bool),
+                                  first_row + rows)
 
     def _observe_ploidy(self, decoded: Decoded, ucsc: npt.NDArray[Any], pos: npt.NDArray[np.int64],
                         called: npt.NDArray[np.bool_], ploidy: npt.NDArray[np.int64],
@@ -275,6 +378,16 @@ class _Decoder:
             else:
                 nonref = (allele_1 > 0) | (allele_2 > 0)
                 decoded.y_evidence = np.array([int((on & called & ((ploidy == 1) | nonref)).sum())], dtype=np.int64)
+
+
+def _depths(values: Any) -> npt.NDArray[np.int64]:
+    """Allele depths as numbers: "." (or nothing) is -1."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    known = pc.if_else(pc.is_in(values, value_set=_pa_strings([".", ""])), None, values)
+    result: npt.NDArray[np.int64] = pc.cast(known, pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
+    return result
 
 
 def _pa_strings(values: list[str]) -> Any:

@@ -96,6 +96,7 @@ from genomed.ingest.decode import (
     Pending,
     ReaderConfig,
     SegmentReader,
+    SnvRecords,
 )
 from genomed.ingest.gvcf import extract, read_extracted
 from genomed.ingest.normalise import check_ref, normalise
@@ -496,22 +497,71 @@ class IngestStream:
         if not decoded.src:
             return
         base = len(records)
-        filter_pass: list[bool] = []
-        pending, src, which = decoded.pending, decoded.src, decoded.which
-        for r in np.flatnonzero(decoded.keep).tolist():
-            rec = pending[src[r]]
-            if rec is not None:  # always: src only indexes records that were read
-                self._append_record(records, rec, which[r], records_before)
-                filter_pass.append(rec.filter_pass)
+        if decoded.snvs is not None:
+            filter_pass = self._append_with_snvs(records, decoded, decoded.snvs, records_before)
+        else:
+            passes: list[bool] = []
+            pending, src, which = decoded.pending, decoded.src, decoded.which
+            for r in np.flatnonzero(decoded.keep).tolist():
+                rec = pending[src[r]]
+                if rec is not None:  # always: src only indexes records that were read
+                    self._append_record(records, rec, which[r], records_before)
+                    passes.append(rec.filter_pass)
+            filter_pass = np.asarray(passes, dtype=np.bool_)
         gt = decoded.gt
         records.gt.append((gt[0] + base, *gt[1:]))
         records.an.append(decoded.an)
-        records.filter_pass.append(np.asarray(filter_pass, dtype=np.bool_))
+        records.filter_pass.append(filter_pass)
+
+    def _append_with_snvs(self, records: _RecordAccumulator, decoded: Decoded, snvs: SnvRecords,
+                          records_before: int) -> npt.NDArray[np.bool_]:
+        """The kept outputs of a batch some of whose SNVs were decoded at once: those take their columns as they
+        are, the others go through :meth:`_normalised`; all in output order (REFs are checked in that order)."""
+        src = np.asarray(decoded.src, dtype=np.int64)
+        kept = np.flatnonzero(decoded.keep)
+        n = len(kept)
+        is_snv = src[kept] < 0
+        at = np.flatnonzero(is_snv)         # every SNV output is kept: the sample carries it
+        chrom, ref, alt = np.empty(n, dtype=object), np.empty(n, dtype=object), np.empty(n, dtype=object)
+        pos, key = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        filter_pass = np.empty(n, dtype=np.bool_)
+        chrom[at], pos[at], ref[at], alt[at], key[at] = snvs.chrom, snvs.pos, snvs.ref, snvs.alt, snvs.key
+        filter_pass[at] = snvs.filter_pass
+        reference = self._reference
+        snv_number = np.cumsum(is_snv) - 1
+        for j in (range(n) if reference is not None else np.flatnonzero(~is_snv).tolist()):
+            if is_snv[j]:
+                if reference is not None:
+                    k = int(snv_number[j])
+                    self._check_ref(Pending(int(snvs.ordinal[k]), str(chrom[j]), int(pos[j]), str(ref[j]),
+                                            [(1, str(alt[j]))], bool(filter_pass[j]), int(pos[j])),
+                                    reference, records_before)
+                continue
+            rec = decoded.pending[src[kept[j]]]
+            if rec is not None:  # always: src only indexes records that were read
+                chrom[j], pos[j], ref[j], alt[j], key[j] = self._normalised(rec, decoded.which[kept[j]],
+                                                                            records_before)
+                filter_pass[j] = rec.filter_pass
+        records.chrom.extend(chrom.tolist())
+        records.pos.extend(pos.tolist())
+        records.ref.extend(ref.tolist())
+        records.alt.extend(alt.tolist())
+        records.key.extend(key.tolist())
+        return filter_pass
 
     def _line(self, rec: Pending, records_before: int) -> int:
         return self.header.lines + records_before + rec.ordinal + 1
 
     def _append_record(self, records: _RecordAccumulator, rec: Pending, allele: int, records_before: int) -> None:
+        chrom, pos, ref, alt, key = self._normalised(rec, allele, records_before)
+        records.chrom.append(chrom)
+        records.pos.append(pos)
+        records.ref.append(ref)
+        records.alt.append(alt)
+        records.key.append(key)
+
+    def _normalised(self, rec: Pending, allele: int, records_before: int) -> tuple[str, int, str, str, int]:
+        """One output of a record: its REF checked (first allele), normalised; (chrom, pos, ref, alt, key)."""
         alt = next(a for i, a in rec.alts if i == allele)
         ref, pos = rec.ref, rec.pos
         reference = self._reference
@@ -526,11 +576,7 @@ class IngestStream:
             pos, ref, alt = result.pos, result.ref, result.alt
             self.counts.trimmed += result.trimmed
             self.counts.left_aligned += result.left_aligned
-        records.chrom.append(rec.chrom)
-        records.pos.append(pos)
-        records.ref.append(ref)
-        records.alt.append(alt)
-        records.key.append(self._key(rec.chrom, pos, ref, alt))
+        return rec.chrom, pos, ref, alt, self._key(rec.chrom, pos, ref, alt)
 
     @staticmethod
     def _key(chrom: str, pos: int, ref: str, alt: str) -> int:
