@@ -16,6 +16,7 @@ or refusal included, is audited before it is sent (:mod:`.ledger`).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -48,6 +49,7 @@ from genomed.share.node import SharingNode
 LOG = logging.getLogger(__name__)
 AUDIT_ACTION = "beacon.query"
 OTHER_METHODS = ["PUT", "DELETE", "PATCH"]
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def status_of(exc: BaseException) -> int:
@@ -112,6 +114,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the document index before the first request, and write the ledger out at shutdown."""
     node = app.state.sharing
     service = BeaconService.of(node) if isinstance(node, SharingNode) else None
+    # The ledger thread holds the GIL while it hashes a group of entries, and each time the event
+    # loop lets go of it (a socket write, a stat) the loop then waits up to the switch interval to
+    # get it back: 5 ms by default, a tenth of a Beacon answer's latency budget.
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
     if service is not None:
         await run_in_threadpool(service.documents)
     try:
@@ -314,3 +320,5 @@ for _entry in ENTRY_TYPES:
 for _framework_path, _summary, _build in _FRAMEWORK:
     router.add_api_route(_framework_path, _not_allowed, methods=["POST", *OTHER_METHODS], include_in_schema=False,
                          name=f"beacon_not_allowed{_framework_path}")
+# The allele query is the hot path, and Starlette tries routes in order: it goes first.
+router.routes.sort(key=lambda route: getattr(route, "path", "") != "/g_variants")
