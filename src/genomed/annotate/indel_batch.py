@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
 from genomed.annotate.genetic_code import reverse_complement
-from genomed.annotate.model import TranscriptEffect
+from genomed.annotate.model import TranscriptEffect, build_effect
 from genomed.annotate.transcript_table import TranscriptTable, splice_windows
 
 Ints = npt.NDArray[np.int64]
@@ -256,7 +256,7 @@ def _build(table: TranscriptTable, order: Ints, r: Ints, t: Ints, mask: Ints, in
             hgvs_p = f"{proteins[number]}:p.?"
         consequences, impact = from_bits(bits)
         accession = ids[number]
-        effects[row].append(TranscriptEffect(
+        effects[row].append(build_effect(
             accession, genes[number], gene_ids[number], consequences, impact, mane[number],
             f"{accession}:{prefixes[number]}{text}", hgvs_p,
             (exon, total) if where == 1 else None, (intron, total - 1) if where == 2 else None,

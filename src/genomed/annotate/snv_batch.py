@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
 from genomed.annotate.genetic_code import COMPLEMENT_CODE, THREE_LETTER, codon_amino_acids, encode
-from genomed.annotate.model import TranscriptEffect
+from genomed.annotate.model import TranscriptEffect, build_effect
 from genomed.annotate.transcript_table import TranscriptTable, splice_windows
 
 Ints = npt.NDArray[np.int64]
@@ -165,47 +165,98 @@ def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, posit
                   intron_number, n_exons, in_cds, first, kind, ref_aa, alt_aa, escapes, splice_p, n_snv), slow_snv
 
 
+def grouped(rows: Ints, flat: list[TranscriptEffect], count: int) -> list[tuple[TranscriptEffect, ...]]:
+    """``flat`` (effects sorted by ``rows``, ascending) as one tuple per row, empty for rows without any."""
+    out: list[tuple[TranscriptEffect, ...]] = [()] * count
+    present, starts = np.unique(rows, return_index=True)
+    bounds = [*starts.tolist(), len(flat)]
+    for k, row in enumerate(present.tolist()):
+        out[row] = tuple(flat[bounds[k]:bounds[k + 1]])
+    return out
+
+
+def position_texts(base: Ints, offset: Ints, star: Bools) -> list[str]:
+    """HGVS positions as text: ``36``, ``-15``, ``*20``, ``36+10``, ``-15-2``.
+
+    >>> position_texts(np.array([36, -15, 20, 36]), np.array([0, -2, 0, 10]), np.array([False, False, True, False]))
+    ['36', '-15-2', '*20', '36+10']
+    """
+    plain = ~(star | (offset != 0))
+    texts: list[str] = list(map(str, base.tolist()))
+    for k, b, o, s in zip(*(column.tolist() for column in (np.flatnonzero(~plain), base[~plain], offset[~plain],
+                                                              star[~plain])), strict=True):
+        text = f"*{b}" if s else texts[k]
+        texts[k] = f"{text}{o:+d}" if o else text
+    return texts
+
+
 def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: Ints, refs: Sequence[str],
            alts: Sequence[str], plus: Bools, place: Ints, base: Ints, offset: Ints, utr3: Bools, exon_number: Ints,
            intron_number: Ints, n_exons: Ints, in_cds: Bools, first: Ints, kind: Ints, ref_aa: npt.NDArray[np.uint8],
            alt_aa: npt.NDArray[np.uint8], escapes: Bools, splice_p: Bools, n_snv: int,
            ) -> list[tuple[TranscriptEffect, ...]]:
-    """The effects, one Python object per kept pair, grouped per SNV (the only per-pair loop)."""
+    """The effects, one Python object per kept pair, grouped per SNV (the only per-pair loops).
+
+    Pairs outside a CDS (most of them) and pairs in one are built by two loops, each reading only
+    the columns it needs; both write into one list in the final order.
+    """
     ids, genes, gene_ids, mane = table.ids, table.genes, table.gene_ids, table.mane
-    proteins, prefixes, lengths = table.proteins, table.prefixes, table.protein_lengths
-    effects: list[list[TranscriptEffect]] = [[] for _ in range(n_snv)]
-    columns = (pair_snv[order], t[order], mask[order], plus[order], place[order], base[order], offset[order],
-               utr3[order], exon_number[order], intron_number[order], n_exons[order], in_cds[order], first[order],
-               kind[order], ref_aa[order], alt_aa[order], escapes[order], splice_p[order])
-    for (row, number, bits, forward, where, position, off, star, exon, intron, total, cds, cds_first, change,
-         ref_code, alt_code, escape, splice) in zip(*(column.tolist() for column in columns), strict=True):
-        ref, alt = refs[row], alts[row]
-        if not forward:
-            ref, alt = _COMPLEMENT[ref], _COMPLEMENT[alt]
-        text = f"*{position}" if star else str(position)
-        if off:
-            text = f"{text}{off:+d}"
-        consequences, impact = from_bits(bits)
+    proteins, heads, lengths = table.proteins, table.heads, table.protein_lengths
+    rows, numbers = pair_snv[order], t[order]
+    bits = mask[order]
+    terms = {m: from_bits(m) for m in np.unique(bits).tolist()}
+    forward = [f"{r}>{a}" for r, a in zip(refs, alts, strict=True)]
+    backward = [f"{_COMPLEMENT[r]}>{_COMPLEMENT[a]}" for r, a in zip(refs, alts, strict=True)]
+    changes = np.where(plus[order], rows, rows + len(refs)).tolist()
+    substitutions = forward + backward
+    texts = position_texts(base[order], offset[order], utr3[order])
+    numbers_list = numbers.tolist()
+    # exon/intron numbers as (number, total) tuples, built once per distinct value
+    spans: dict[tuple[int, int, int], tuple[int, int]] = {}
+    where_column, exon_column, intron_column, total_column = (
+        column[order].tolist() for column in (place, exon_number, intron_number, n_exons))
+    exons: list[tuple[int, int] | None] = [None] * len(order)
+    introns: list[tuple[int, int] | None] = [None] * len(order)
+    for k, where, exon, intron, total in zip(range(len(order)), where_column, exon_column, intron_column,
+                                             total_column, strict=True):
+        if where == 1:
+            key = (1, exon, total)
+            exons[k] = spans.get(key) or spans.setdefault(key, (exon, total))
+        elif where == 2:
+            key = (2, intron, total - 1)
+            introns[k] = spans.get(key) or spans.setdefault(key, (intron, total - 1))
+    flat: list[TranscriptEffect] = [None] * len(order)  # type: ignore[list-item]  # every slot is filled below
+    cds = in_cds[order]
+    splice = splice_p[order].tolist()
+    for k in np.flatnonzero(~cds).tolist():
+        number = numbers_list[k]
         accession = ids[number]
-        hgvs_p = None
-        protein_position = ref_amino = alt_amino = nmd = None
-        if cds:
-            codon = cds_first // 3 + 1
-            protein_position = codon
-            if change:
-                ref_amino, alt_amino = chr(ref_code), chr(alt_code)
-                if change == _SYNONYMOUS:
-                    hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}=)"
-                elif change == _MISSENSE:
-                    hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}{THREE_LETTER[alt_amino]})"
-                else:
-                    hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}Ter)"
-                    nmd = escape
-        elif splice:
-            hgvs_p = f"{proteins[number]}:p.?"
-        effects[row].append(TranscriptEffect(
+        consequences, impact = terms[bits[k]]
+        flat[k] = build_effect(
             accession, genes[number], gene_ids[number], consequences, impact, mane[number],
-            f"{accession}:{prefixes[number]}{text}{ref}>{alt}", hgvs_p,
-            (exon, total) if where == 1 else None, (intron, total - 1) if where == 2 else None,
-            cds_first + 1 if cds else None, protein_position, lengths[number], ref_amino, alt_amino, nmd))
-    return [tuple(found) for found in effects]
+            heads[number] + texts[k] + substitutions[changes[k]],
+            f"{proteins[number]}:p.?" if splice[k] else None, exons[k], introns[k], None, None, lengths[number],
+            None, None, None)
+    chosen = np.flatnonzero(cds)
+    for k, cds_first, change, ref_code, alt_code, escape in zip(
+            chosen.tolist(), *(column[order][chosen].tolist() for column in (first, kind, ref_aa, alt_aa, escapes)),
+            strict=True):
+        number = numbers_list[k]
+        accession = ids[number]
+        consequences, impact = terms[bits[k]]
+        codon = cds_first // 3 + 1
+        hgvs_p = ref_amino = alt_amino = nmd = None
+        if change:
+            ref_amino, alt_amino = chr(ref_code), chr(alt_code)
+            if change == _SYNONYMOUS:
+                hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}=)"
+            elif change == _MISSENSE:
+                hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}{THREE_LETTER[alt_amino]})"
+            else:
+                hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}Ter)"
+                nmd = escape
+        flat[k] = build_effect(
+            accession, genes[number], gene_ids[number], consequences, impact, mane[number],
+            heads[number] + texts[k] + substitutions[changes[k]], hgvs_p, exons[k], introns[k], cds_first + 1,
+            codon, lengths[number], ref_amino, alt_amino, nmd)
+    return grouped(rows, flat, n_snv)

@@ -81,6 +81,7 @@ class TranscriptTable:
         self.proteins = [t.refseq_protein_id or t.protein_id or t.ensembl_id for t in transcripts]
         coding = self.coding.tolist()
         self.prefixes = ["c." if c else "n." for c in coding]
+        self.heads = [f"{accession}:{prefix}" for accession, prefix in zip(self.ids, self.prefixes, strict=True)]
         lengths = ((self.cds_tx_end - self.cds_tx_start) // 3 - 1).tolist()
         self.protein_lengths: list[int | None] = [n if c else None for n, c in zip(lengths, coding, strict=True)]
         order = np.argsort(np.array(self.ids, dtype=object), kind="stable")
