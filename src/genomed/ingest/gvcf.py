@@ -85,8 +85,10 @@ def read_extracted(text: Path, config: ReaderConfig, format_types: dict[str, str
     types = {"chrom": pa.string(), "pos": pa.int64(), "end": pa.int64(), "ref": pa.string(), "alt": pa.string(),
              "filter": pa.string(), "gt": pa.string(), "ad": pa.string(),
              "gq": pa.int64(), "dp": pa.int64(), "min_dp": pa.int64()}
+    # One thread: a gVCF batch already reads its files in one process per core, and Arrow's threads
+    # would only contend with them (the parse is a small part of the work).
     reader = csv.open_csv(
-        text, read_options=csv.ReadOptions(column_names=names, block_size=8 << 20),
+        text, read_options=csv.ReadOptions(column_names=names, block_size=8 << 20, use_threads=False),
         parse_options=csv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False, escape_char=False),
         convert_options=csv.ConvertOptions(column_types={n: types[n] for n in names}, null_values=["."],
                                            strings_can_be_null=False, quoted_strings_can_be_null=False))

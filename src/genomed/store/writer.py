@@ -338,16 +338,12 @@ class BatchWriter:
         self._gvcf_samples = []
         ploidy_of = {int(self._sample_ids[s.index]): (s.x_ploidy, s.y_ploidy) for s in samples}
         if records is not None and records.num_rows:
+            # Sorted once by key: a partition (contig, bin) is then a run of rows, written as a slice.
             sites = _gvcf_sites(records, genotypes, blocks, ploidy_of, self.genome_build, self.batch_id)
-            partitions = self._partitions_of(sites.column("key").to_numpy())
-            g_partitions = self._partitions_of(genotypes.column("key").to_numpy())
-            for partition in np.unique(partitions):
-                code, bin_number = divmod(int(partition), 1 << 20)
-                self._write("sites", (code, bin_number), sort_table(sites.filter(pa.array(partitions == partition)),
-                                                               ["key"]))
-                rows = genotypes.filter(pa.array(g_partitions == partition))
-                if rows.num_rows:
-                    self._write("genotypes", (code, bin_number), sort_table(rows, ["key", "sample"]))
+            genotypes = sort_table(genotypes, ["key", "sample"])
+            for table, rows in (("sites", sites), ("genotypes", genotypes)):
+                for partition, start, stop in _runs(self._partitions_of(rows.column("key").to_numpy())):
+                    self._write(table, divmod(partition, 1 << 20), rows.slice(start, stop - start))
         for (code, bin_number), part in _split_blocks_by_bin(blocks).items():
             # A partition holds one contig, so start and sample order it.
             self._write("blocks", (code, bin_number), sort_table(part, ["start", "sample"]))
@@ -378,6 +374,15 @@ class BatchWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _runs(values: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
+    """(value, start, stop) of each run of equal values in a sorted array."""
+    if not len(values):
+        return []
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    stops = np.r_[starts[1:], len(values)]
+    return [(int(values[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
 def _split_blocks_by_bin(blocks: pa.Table) -> dict[Partition, pa.Table]:
