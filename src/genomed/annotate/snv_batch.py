@@ -175,6 +175,18 @@ def grouped(rows: Ints, flat: list[TranscriptEffect], count: int) -> list[tuple[
     return out
 
 
+def number_pairs(number: Ints, total: Ints, wanted: Bools) -> list[tuple[int, int] | None]:
+    """``(number, total)`` where wanted (one tuple object per distinct pair, shared), else None.
+
+    >>> number_pairs(np.array([3, 1, 3]), np.array([12, 4, 12]), np.array([True, False, True]))
+    [(3, 12), None, (3, 12)]
+    """
+    keys = np.where(wanted, (number << 32) | total, -1)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    shared = [None if key < 0 else (key >> 32, key & 0xFFFFFFFF) for key in distinct.tolist()]
+    return [shared[i] for i in inverse.tolist()]
+
+
 def position_texts(base: Ints, offset: Ints, star: Bools) -> list[str]:
     """HGVS positions as text: ``36``, ``-15``, ``*20``, ``36+10``, ``-15-2``.
 
@@ -210,28 +222,16 @@ def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: I
     changes = np.where(plus[order], rows, rows + len(refs)).tolist()
     substitutions = forward + backward
     texts = position_texts(base[order], offset[order], utr3[order])
-    numbers_list = numbers.tolist()
-    # exon/intron numbers as (number, total) tuples, built once per distinct value
-    spans: dict[tuple[int, int, int], tuple[int, int]] = {}
-    where_column, exon_column, intron_column, total_column = (
-        column[order].tolist() for column in (place, exon_number, intron_number, n_exons))
-    exons: list[tuple[int, int] | None] = [None] * len(order)
-    introns: list[tuple[int, int] | None] = [None] * len(order)
-    for k, where, exon, intron, total in zip(range(len(order)), where_column, exon_column, intron_column,
-                                             total_column, strict=True):
-        if where == 1:
-            key = (1, exon, total)
-            exons[k] = spans.get(key) or spans.setdefault(key, (exon, total))
-        elif where == 2:
-            key = (2, intron, total - 1)
-            introns[k] = spans.get(key) or spans.setdefault(key, (intron, total - 1))
+    numbers_list, bits_list = numbers.tolist(), bits.tolist()
+    exons = number_pairs(exon_number[order], n_exons[order], place[order] == 1)
+    introns = number_pairs(intron_number[order], n_exons[order] - 1, place[order] == 2)
     flat: list[TranscriptEffect] = [None] * len(order)  # type: ignore[list-item]  # every slot is filled below
     cds = in_cds[order]
     splice = splice_p[order].tolist()
     for k in np.flatnonzero(~cds).tolist():
         number = numbers_list[k]
         accession = ids[number]
-        consequences, impact = terms[bits[k]]
+        consequences, impact = terms[bits_list[k]]
         flat[k] = build_effect(
             accession, genes[number], gene_ids[number], consequences, impact, mane[number],
             heads[number] + texts[k] + substitutions[changes[k]],
@@ -243,7 +243,7 @@ def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: I
             strict=True):
         number = numbers_list[k]
         accession = ids[number]
-        consequences, impact = terms[bits[k]]
+        consequences, impact = terms[bits_list[k]]
         codon = cds_first // 3 + 1
         hgvs_p = ref_amino = alt_amino = nmd = None
         if change:

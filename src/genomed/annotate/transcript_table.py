@@ -158,12 +158,20 @@ def splice_windows(x: Ints, y: Ints, s: Ints, e: Ints, insertion: Bools) -> tupl
     than three bases from the intron (a short intron's six-base windows reach past its other end).
     """
 
+    some, every = bool(insertion.any()), bool(insertion.all())
+
     def touch(a: Ints, b: Ints) -> Bools:
-        result: Bools = np.where(insertion, (a <= s) & (s <= b), (s < b) & (e > a))
+        if not some:
+            changes: Bools = (s < b) & (e > a)
+            return changes
+        result: Bools = np.where(insertion, (a <= s) & (s <= b), True if every else (s < b) & (e > a))
         return result
 
     def inside(a: Ints, b: Ints) -> Bools:
-        result: Bools = np.where(insertion, (a + 1 <= s) & (s <= b - 1), (s < b) & (e > a))
+        if not some:
+            changes: Bools = (s < b) & (e > a)
+            return changes
+        result: Bools = np.where(insertion, (a + 1 <= s) & (s <= b - 1), True if every else (s < b) & (e > a))
         return result
 
     near = touch(x - 3, y + 3)
