@@ -47,7 +47,7 @@ def copy_of(tmp_path: Path) -> Path:
     return target
 
 
-def test_the_cli_loads_the_cinema_cohort_and_reloading_changes_nothing(
+def test_the_cli_loads_the_cineca_cohort_and_reloading_changes_nothing(
         steward: NodeContext, capsys: pytest.CaptureFixture[str]) -> None:
     home = str(steward.config.home)
     code = main(["--home", home, "--user", "steward", "beacon", "load", str(DIRECTORY), "--assembly", "GRCh37"])
@@ -142,3 +142,16 @@ def test_a_serving_node_sees_a_new_load(steward: NodeContext, tmp_path: Path) ->
         time.sleep(0.6)  # the service looks at the load signal at most twice a second
         assert client.get("/individuals?requestedGranularity=count").json()["responseSummary"][
             "numTotalResults"] == 6
+
+
+def test_load_and_filter_on_each_database(node: NodeContext) -> None:
+    """The documents' JSON goes through SQLite and PostgreSQL alike (the ``node`` fixture runs both)."""
+    add_user(node, "admin", "steward", ["data_steward"])
+    load_documents(node, "steward", DIRECTORY)
+    assert documents(node) == 2504 * 4 + 1004 + 1 + 1 + 3
+    settings = SharingSettings(beacon=BeaconSettings(id="org.genomed.db"), guard=GuardSettings(min_count=5))
+    with TestClient(create_app(SharingNode.open(node, settings))) as client:
+        males = client.get("/individuals?filters=NCIT:C20197&requestedGranularity=count").json()
+    expected = sum(1 for d in json.loads((DIRECTORY / "individuals.json").read_text())
+                   if d["sex"]["id"] == "NCIT:C20197")
+    assert males["responseSummary"]["numTotalResults"] == expected

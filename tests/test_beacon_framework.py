@@ -246,14 +246,7 @@ def test_every_answer_is_audited_with_its_requester(client: TestClient, node: No
     assert details["filters"] == "NCIT:C20197" and details["returned"] == "count"
 
 
-def test_reloading_the_same_directory_changes_nothing(node: NodeContext, client: TestClient) -> None:
-    before = get(client, "/individuals?requestedGranularity=count")["responseSummary"]
-    summary = load_documents(node, "steward", DIRECTORY)
-    assert summary.counts["individual"] == 2504
-    assert get(client, "/individuals?requestedGranularity=count")["responseSummary"] == before
-
-
-def test_records_of_the_cinemca_load_follow_their_schemas(client: TestClient, broker: Broker) -> None:
+def test_records_of_the_cineca_load_follow_their_schemas(client: TestClient, broker: Broker) -> None:
     headers = broker.header("alice", datasets=(CINECA,))
     for path in ("individuals", "biosamples", "runs", "analyses", "g_variants"):
         body = get(client, f"/{path}?requestedGranularity=record&limit=20", headers=headers)

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from genomed.access.purpose import Purpose
@@ -126,9 +127,23 @@ class Ledger:
                 return
 
     def _write(self, group: list[_Item]) -> None:
+        results: list[BudgetExhaustedError | None] = []
+
+        def release(committed: Session) -> None:
+            # Committed: the answers may go. Listening from the start of the transaction puts this
+            # before the audit trail's own after-commit work (appending a checkpoint's anchor line
+            # and fsyncing it), which the answers need not wait for. A released SAVEPOINT (the guard
+            # creating a budget row) fires this too, before anything is durable: not then.
+            if committed.in_nested_transaction() or len(results) != len(group):
+                return
+            for (_entry, future), result in zip(group, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
         try:
             with self.node.ctx.transaction() as session:
-                results = self._apply(session, [entry for entry, _ in group])
+                event.listen(session, "after_commit", release)
+                results.extend(self._apply(session, [entry for entry, _ in group]))
         except Exception as exc:  # the group failed: retry each alone so that one entry cannot sink the rest
             if len(group) > 1:
                 LOG.warning("audit group of %d failed (%s); writing its entries one by one", len(group), exc)
@@ -139,8 +154,7 @@ class Ledger:
             group[0][1].set_exception(exc)
             return
         self.groups_written += 1
-        for (_, future), result in zip(group, results, strict=True):
-            future.set_result(result)
+        release(session)
 
     def _apply(self, session: Session, entries: list[Entry]) -> list[BudgetExhaustedError | None]:
         refused: list[BudgetExhaustedError | None] = [None] * len(entries)
