@@ -54,6 +54,7 @@ class Permission(StrEnum):
     QUERY_AGGREGATE = "query_aggregate"
     REQUEST_ACCESS = "request_access"    # ask for controlled access to a dataset; hold a passport of this node
     DECIDE_ACCESS = "decide_access"      # approve, reject or revoke researchers' access requests
+    LOAD_SHARED_DOCUMENTS = "load_shared_documents"  # load Beacon documents a node serves beside its cohort
 
 
 P = Permission
@@ -73,12 +74,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.DATA_STEWARD: frozenset({
         P.VIEW_INDICATIONS, P.VIEW_PATIENT, P.WITHDRAW_CONSENT, P.VIEW_CASE, P.CANCEL_CASE, P.SHARE_FILE,
-        P.VIEW_AUDIT, P.VERIFY_AUDIT, P.QUERY_AGGREGATE, P.DECIDE_ACCESS,
+        P.VIEW_AUDIT, P.VERIFY_AUDIT, P.QUERY_AGGREGATE, P.DECIDE_ACCESS, P.LOAD_SHARED_DOCUMENTS,
     }),
     Role.RESEARCHER: frozenset({P.VIEW_INDICATIONS, P.QUERY_AGGREGATE, P.REQUEST_ACCESS}),
     Role.ADMIN: frozenset({
         P.MANAGE_USERS, P.MANAGE_INDICATIONS, P.VIEW_INDICATIONS, P.VIEW_AUDIT, P.VERIFY_AUDIT,
-        P.CHECKPOINT_AUDIT,
+        P.CHECKPOINT_AUDIT, P.LOAD_SHARED_DOCUMENTS,
     }),
 }
 

@@ -41,9 +41,9 @@ FILTERING_TERM = "filteringTerm"  # entry_type of the alphanumeric filters a dir
 SIGNAL_FILE = "beacon.epoch"
 MAX_ID = 200
 MAX_DATASET_ID = 128
-# Who may load documents: the permission data stewards and administrators share (see the report of
-# this module's change: a dedicated "load shared documents" permission belongs in access.roles).
-LOAD_PERMISSION = Permission.VERIFY_AUDIT
+# Who may load documents: data stewards (they govern sharing) and administrators (they load the
+# node's reference catalogues; synthetic or partner cohorts hold no patient of this node).
+LOAD_PERMISSION = Permission.LOAD_SHARED_DOCUMENTS
 
 
 @dataclass
