@@ -260,3 +260,14 @@ def test_documents_keep_nothing_of_the_source_database(tmp_path: Path) -> None:
     rows, summary = read_directory(DIRECTORY)
     assert all("_id" not in row["body"] for row in rows)
     assert summary.repeats_dropped == 1  # genomicVariations.json repeats chr22_16139876_C_T verbatim
+
+
+def test_doctests() -> None:
+    """The examples in the Beacon modules' docstrings (coordinates, terms, granularity...) hold."""
+    import doctest
+
+    from genomed.share.beacon import coordinates, granularity, records, terms
+
+    for module in (coordinates, granularity, records, terms):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

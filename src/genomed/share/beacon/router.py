@@ -117,7 +117,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The ledger thread holds the GIL while it hashes a group of entries, and each time the event
     # loop lets go of it (a socket write, a stat) the loop then waits up to the switch interval to
     # get it back: 5 ms by default, a tenth of a Beacon answer's latency budget.
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL_SECONDS))
     if service is not None:
         await run_in_threadpool(service.documents)
     try:
@@ -125,6 +126,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if service is not None:
             await run_in_threadpool(service.close)
+        sys.setswitchinterval(interval)
 
 
 RecordId = Annotated[str, Path(description="The id of a record or collection")]

@@ -11,7 +11,6 @@ value of the dotted path leading to it (list positions do not appear in paths).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,32 +48,32 @@ def facts_of(document: dict[str, Any]) -> DocumentFacts:
     """
     terms: dict[str, str] = {}
     values: dict[str, set[str]] = {}
-    for path, value in _leaves(document, "", depth=0, terms=terms):
-        values.setdefault(path, set()).add(value)
+    # An explicit stack rather than recursion: this runs over every document at every load.
+    stack: list[tuple[Any, str, bool]] = [(document, "", True)]
+    while stack:
+        value, path, top = stack.pop()
+        if isinstance(value, dict):
+            ident = value.get("id")
+            if not top and isinstance(ident, str) and CURIE.match(ident):
+                label = value.get("label")
+                terms.setdefault(ident, label if isinstance(label, str) else "")
+            prefix = f"{path}." if path else ""
+            stack.extend((item, prefix + str(key), False) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, path, False) for item in value)
+        elif isinstance(value, str):
+            values.setdefault(path, set()).add(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            text = repr(value) if isinstance(value, float) and not value.is_integer() else str(int(value))
+            values.setdefault(path, set()).add(text)
     return DocumentFacts(terms, values)
-
-
-def _leaves(value: Any, path: str, *, depth: int, terms: dict[str, str]) -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict):
-        if depth > 0 and is_curie(value.get("id")):
-            label = value.get("label")
-            terms.setdefault(value["id"], label if isinstance(label, str) else "")
-        for key, item in value.items():
-            yield from _leaves(item, f"{path}.{key}" if path else str(key), depth=depth + 1, terms=terms)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item, path, depth=depth + 1, terms=terms)
-    elif isinstance(value, str):
-        yield path, value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        yield path, repr(value) if isinstance(value, float) and not value.is_integer() else str(int(value))
 
 
 def comparable(value: str) -> float | str:
     """A value as a number when it reads as one (ISO 8601 durations in days), else as text.
 
     >>> comparable("179.3"), comparable("P1Y6M"), comparable("WGS")
-    (179.3, 547.5, 'WGS')
+    (179.3, 548.0, 'WGS')
     """
     try:
         return float(value)
