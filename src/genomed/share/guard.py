@@ -49,7 +49,7 @@ import random
 from collections.abc import Callable, Collection
 from typing import Literal, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,7 +72,6 @@ LEDGER_PERIOD = "donor-ledger"
 DONOR_PREFIX = "donor:"
 MICRO = 1_000_000
 EVIDENCE_FLOOR = 1e-6  # nats: an answer telling less than this about its carriers is not charged
-_IN_LEDGER = select(func.count()).select_from(_BUDGETS).where(_BUDGETS.c.period == LEDGER_PERIOD)
 _CHARGES = (select(_BUDGETS.c.identity, _BUDGETS.c.spent)
             .where(_BUDGETS.c.period == LEDGER_PERIOD, _BUDGETS.c.identity.in_(bindparam("keys", expanding=True))))
 _CHARGE = (update(_BUDGETS)
@@ -160,29 +159,28 @@ class PrivacyGuard:
         every dataset, so that one ledger covers all of them. A count is released as a bin edge
         of :func:`~genomed.share.disclosure.count_bins` (an exact count would tell something
         about every carrier of every allele). Call :meth:`charge` first, as for any answer.
+
+        The charges themselves are atomic, but the check before them is not: two answers about
+        the same donors computed at the same moment may both pass it, so the cap can be overrun
+        by one answer's evidence per simultaneous request (at most ``answer_slope`` nats each).
         """
         donors = set(carriers)
         if requester.tier_for(dataset_id) >= Tier.CONTROLLED:
             return len(donors) if granularity == "count" else int(bool(donors))
         boolean = granularity == "boolean"
+        slope = self.settings.answer_slope
+        edges = edges_for(self.settings.min_count, len(donors), boolean, slope)
         u = self.rng.random()
-        counted = len(donors)
-        edges = edges_for(self.settings.min_count, counted, boolean, self.settings.answer_slope)
-        released = draw(counted, edges, u, self.settings.answer_slope)
-        if released == 0:  # "nothing" is evidence of absence, never of presence; fewer carriers cannot lift it
-            return 0
-        # Who might be left out: at most the donors already in the ledger. If the answer and its
-        # evidence are the same with any of them left out, the ledger cannot matter here.
-        fewest = max(0, counted - self._in_ledger(session))
-        if (draw(fewest, edges, u, self.settings.answer_slope) == released
-                and self._evidence(released, counted, edges) < EVIDENCE_FLOOR
-                and self._evidence(released, fewest, edges) < EVIDENCE_FLOOR):
+        released = draw(len(donors), edges, u, slope)
+        # "Nothing" is evidence of absence, never of presence; and an answer that tells (almost)
+        # nothing about its carriers, such as a common allele's, needs no ledger.
+        if released == 0 or self._evidence(released, len(donors), edges) < EVIDENCE_FLOOR:
             return int(released > 0) if boolean else released
         budget = round(math.log(self.settings.membership_odds) * MICRO)
         spent = self._spent(session, donors)
         included = set(donors)
         while True:
-            released = draw(len(included), edges, u, self.settings.answer_slope)
+            released = draw(len(included), edges, u, slope)
             told = self._evidence(released, len(included), edges)
             if told < EVIDENCE_FLOOR:
                 break
@@ -205,9 +203,6 @@ class PrivacyGuard:
     def _evidence(self, released: int, carriers: int, edges: list[int]) -> float:
         """The evidence an answer gives about each of ``carriers`` (none when there are none)."""
         return max(0.0, evidence(released, carriers, edges, self.settings.answer_slope)) if carriers else 0.0
-
-    def _in_ledger(self, session: Session) -> int:
-        return int(session.connection().execute(_IN_LEDGER).scalar_one())
 
     def _spent(self, session: Session, donors: Collection[str]) -> dict[str, int]:
         keys = {(DONOR_PREFIX + donor)[:256]: donor for donor in donors}

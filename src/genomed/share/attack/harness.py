@@ -1,14 +1,17 @@
 """Run the attacks against a raw beacon and against the real privacy guard, and measure their power.
 
-The guarded beacon is the production path, not a model of it: every answer goes through
-:meth:`PrivacyGuard.charge` (in a real SQLAlchemy session on a SQLite database holding the
-``privacy_budgets`` table) and then
-:meth:`PrivacyGuard.exists` or :meth:`PrivacyGuard.count`. Each attack is one attacker identity
-with a fresh budget and, for the donor ledger, a fresh ledger (the most favourable case for the
-attacker: a real one spends one identity's budget across all its targets, and meets the tips that
-everyone else's queries spent); :class:`BudgetExhaustedError` ends that attack where a node would.
-An attack's answers are committed together (the session sees its own charges, so the budget binds
-exactly as with one transaction per request, only faster).
+Three beacons (:data:`BEACONS`): ``raw`` answers the truth; ``threshold`` answers through
+:meth:`PrivacyGuard.count`/:meth:`PrivacyGuard.exists` on the true count (suppression below
+``min_count`` and the query budget); ``ledger`` through :meth:`PrivacyGuard.answer` with the
+carriers' identities (suppression, budget and the donor ledger). The guarded beacons are the
+production path, not a model of it: every answer is first charged with :meth:`PrivacyGuard.charge`
+in a real SQLAlchemy session on a SQLite database holding the ``privacy_budgets`` table (where the
+ledger lives too). Each attack is one attacker identity with a fresh budget and a fresh ledger
+(the most favourable case for the attacker: a real one spends one identity's budget across all
+its targets, and meets the evidence that everyone else's queries already charged to its target);
+:class:`BudgetExhaustedError` ends the attack where a node would. An attack's answers are
+committed together (the session sees its own charges, so the budget binds exactly as with one
+transaction per request, only faster).
 
 Power is the fraction of member targets called members by the most powerful test at a fixed
 false-positive rate on outsider targets (a randomised Neyman-Pearson test, so that tied scores,

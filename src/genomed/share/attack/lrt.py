@@ -25,13 +25,15 @@ public, and an attacker may read a node's settings), so it models the answer it 
 of treating "no" as absence. With carrier counts K ~ BetaBinomial(N, a + r_i, b + R - r_i) for an
 allele carried by r_i panel individuals, a member's allele is counted K' + 1 times (K' over the
 other N - 1 members; K' times with probability δ), an outsider's K times, and the beacon answers
-``release(count)``: the guarded boolean or count. The score adds log P(answer | member) -
-log P(answer | outsider) for each answer, which is the most powerful test for those answers
-(Neyman-Pearson), and the attacker spends its queries on the target's alleles whose answers are
-expected to tell members from outsiders best (largest J-divergence). Against a raw beacon it
-queries the rarest alleles first, like the paper's attacker; against a guard that suppresses
-counts below a threshold it turns to alleles whose count is expected near the threshold, where a
-single carrier still changes the answer.
+with the guard's published probabilities P(answer | count) (a boolean or a count; certain for a
+deterministic guard, drawn near the threshold by the donor ledger's). The score adds
+log P(answer | member) - log P(answer | outsider) for each answer, which is the most powerful test
+for those answers (Neyman-Pearson); what it cannot model is the ledger leaving out donors whose
+evidence is spent, which no attacker can observe. The attacker spends its queries on the target's
+alleles whose answers are expected to tell members from outsiders best (largest J-divergence).
+Against a raw beacon it queries the rarest alleles first, like the paper's attacker; against a
+guard that suppresses counts below a threshold it turns to alleles whose count is expected near
+the threshold, where a single carrier still changes the answer.
 """
 
 from __future__ import annotations
