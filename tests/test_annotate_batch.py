@@ -192,3 +192,25 @@ def test_build_effect_is_a_transcript_effect_in_every_way() -> None:
         built.hgvs_c = "changed"  # type: ignore[misc]
     assert model.build_effect("T", "G", "G1", ("intron_variant",), Impact.MODIFIER) == TranscriptEffect(
         "T", "G", "G1", ("intron_variant",), Impact.MODIFIER)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_forked_workers_give_the_same_answers(world: tuple[list[Transcript], SyntheticReference, Path],
+                                              monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """A batch shared with forked workers (the FASTA read through its memory map) comes back as one process makes it."""
+    transcripts, synthetic, fasta = world
+    variants = random_changes(synthetic, transcripts, 1_500, seed=11)
+    expected = Annotator(transcripts, synthetic).annotate_many(variants)
+    annotator = Annotator(transcripts, open_reference(fasta, "GRCh38"))
+    assert annotator._fork_safe()
+    rebuilt = {"rows": 0}
+    real = annotator_module._effects_from_tuples
+
+    def spy(rows: Any) -> Any:
+        rebuilt["rows"] += 1
+        return real(rows)
+
+    monkeypatch.setattr(annotator_module, "_effects_from_tuples", spy)
+    monkeypatch.setattr(annotator_module, "_PARALLEL_MIN", 100)
+    assert annotator.annotate_many(variants, workers=workers) == expected
+    assert rebuilt["rows"] > len(variants) // 3  # the workers' share (half or more) came back through the pipe

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -40,7 +41,7 @@ from genomed.annotate.genetic_code import reverse_complement, translate
 from genomed.annotate.hgvs import c_description, protein_change
 from genomed.annotate.indel_batch import Indels, ProteinFacts, indel_effects
 from genomed.annotate.mane import SELECT, Transcript
-from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation
+from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation, build_effect
 from genomed.annotate.snv_batch import snv_effects
 from genomed.annotate.transcript_map import TranscriptMap
 from genomed.annotate.transcript_table import TranscriptTable
@@ -54,38 +55,34 @@ FLANK = 5_000  # up/downstream distance, as VEP's default
 _MRNA_CACHE = 4_096
 _FIRST_READ = 192  # bases after a frameshift translated before the rest of the transcript (most meet a stop)
 _WINDOW = 48  # bases read either side of an indel to learn how far it repeats (longer repeats: per-variant rules)
-# Forked workers pay between these numbers of variants near genes. Below, forking costs more than it
-# saves; above (a genome: ~800,000), the parent's copy-on-write heap and the results sent back cost
-# more than the shared work (measured on 2 cores: an exome 5.2 -> 4.2 s, a genome 24 -> 28 s).
-_PARALLEL_MIN = 5_000
-_PARALLEL_MAX = 250_000
-_FORKED: Annotator | None = None  # the annotator a forked worker inherits (set only around the fork)
+# A batch is shared with forked workers from this many variants on: below, forking costs more than it saves.
+_PARALLEL_MIN = 20_000
+_FORKED: tuple[Annotator, list[Variant]] | None = None  # what a forked worker inherits (set only around the fork)
 
 
 _EFFECT_FIELDS = tuple(f.name for f in fields(TranscriptEffect))
+_IMPACT_FIELD = _EFFECT_FIELDS.index("impact")
 _IMPACTS = {impact.value: impact for impact in Impact}
 
 
-def _annotate_forked(jobs: list[tuple[Variant, str, tuple[int, ...] | None]]) -> list[tuple[tuple[Any, ...], ...]]:
-    """A forked worker's share of :meth:`Annotator.annotate_many`, as plain tuples.
+def _annotate_forked(piece: tuple[int, int]) -> list[tuple[tuple[Any, ...], ...]]:
+    """A forked worker's share of :meth:`Annotator.annotate_many` (a slice of the inherited batch), as plain tuples.
 
     Why tuples: unpickling frozen dataclasses and enums costs the parent about as much as
     annotating them; tuples of strings and numbers come back several times faster.
     """
     if _FORKED is None:  # never: the parent sets it before forking
         raise RuntimeError("no annotator inherited by this worker")
-    out = []
-    for job in jobs:
-        effects = _FORKED._annotate_job(*job).effects
-        out.append(tuple(tuple(e.impact.value if name == "impact" else getattr(e, name) for name in _EFFECT_FIELDS)
-                         for e in effects))
-    return out
+    annotator, batch = _FORKED
+    return [tuple(tuple(e.impact.value if name == "impact" else getattr(e, name) for name in _EFFECT_FIELDS)
+                  for e in annotation.effects)
+            for annotation in annotator._annotate_many(batch[piece[0]:piece[1]])]
 
 
 def _effects_from_tuples(rows: tuple[tuple[Any, ...], ...]) -> tuple[TranscriptEffect, ...]:
     """The effects :func:`_annotate_forked` sent, rebuilt."""
-    impact = _EFFECT_FIELDS.index("impact")
-    return tuple(TranscriptEffect(*row[:impact], _IMPACTS[row[impact]], *row[impact + 1:]) for row in rows)  # type: ignore[call-arg]  # the fields, in order
+    return tuple(build_effect(*row[:_IMPACT_FIELD], _IMPACTS[row[_IMPACT_FIELD]], *row[_IMPACT_FIELD + 1:])  # type: ignore[call-arg]  # the fields, in order
+                 for row in rows)
 
 
 @dataclass(frozen=True)
@@ -210,10 +207,10 @@ class Annotator:
         (:func:`genomed.annotate.snv_batch.snv_effects`); the other variants near genes, and the
         few SNVs that path leaves (start and stop codons), go through the per-transcript rules.
 
-        With ``workers`` > 1, a batch of 5,000 to 250,000 variants near genes (an exome's) is shared
-        with ``workers - 1`` forked processes (Linux), when that is safe: the annotator has no reference, or one that
-        declares itself ``fork_safe`` (a memory-mapped FASTA; a pysam handle shares its file offset
-        across a fork). The answers are the same; only the wall time changes.
+        With ``workers`` > 1, a batch of 20,000 variants or more is shared with ``workers - 1``
+        forked processes (Linux), when that is safe: the annotator has no reference, or reads it
+        through a memory map (a plain indexed FASTA; a pysam handle shares its file offset across a
+        fork). The answers are the same; only the wall time changes.
 
         The garbage collector is paused meanwhile: the results are up to millions of small acyclic
         objects, and the collections their allocation triggers cost nearly as much as building them
@@ -222,12 +219,67 @@ class Annotator:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._annotate_many(list(variants), workers)
+            batch = list(variants)
+            if workers > 1 and len(batch) >= _PARALLEL_MIN and self._fork_safe():
+                return self._annotate_shared(batch, workers)
+            return self._annotate_many(batch)
         finally:
             if collecting:
                 gc.enable()
 
-    def _annotate_many(self, batch: list[Variant], workers: int) -> list[VariantAnnotation]:
+    def _fork_safe(self) -> bool:
+        """Whether forked workers may read this annotator's reference (and the platform can fork)."""
+        import multiprocessing
+
+        return ((self._bases is None or bool(getattr(self._bases, "fork_safe", False)))
+                and "fork" in multiprocessing.get_all_start_methods())
+
+    def _annotate_shared(self, batch: list[Variant], workers: int) -> list[VariantAnnotation]:
+        """:meth:`_annotate_many` on contiguous slices of the batch, the first half here, the rest in forked workers.
+
+        Workers inherit the batch (only slice bounds are sent) and send back plain tuples, which
+        the parent turns into effects as they arrive; that costs it about a quarter of annotating
+        them, so it keeps half the batch for itself.
+        """
+        import multiprocessing
+
+        # Cut where the expected work (one unit per variant, one per transcript near it) is shared evenly:
+        # variants are not (a gene-dense stretch of chr21 has three times the effects of another).
+        work = np.cumsum(self._work(batch))
+        cuts = np.searchsorted(work, work[-1] * np.arange(1, 4 * workers) / (4 * workers), side="right")
+        bounds = [0, *sorted(set(cuts.tolist()) - {0, len(batch)}), len(batch)]
+        pieces = list(itertools.pairwise(bounds))
+        mine, theirs = pieces[:len(pieces) // workers], pieces[len(pieces) // workers:]
+        global _FORKED
+        _FORKED = (self, batch)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+                pending = pool.imap(_annotate_forked, theirs)
+                out = self._annotate_many(batch[mine[0][0]:mine[-1][1]])
+                for (lo, _), part in zip(theirs, pending, strict=True):
+                    out.extend(VariantAnnotation(batch[lo + k], _effects_from_tuples(rows))
+                               for k, rows in enumerate(part))
+        finally:
+            _FORKED = None
+        return out
+
+    def _work(self, batch: list[Variant]) -> npt.NDArray[np.int64]:
+        """Expected cost of annotating each variant: 1, plus the transcripts covering its position."""
+        chroms = [self._aliases.get(v.chrom, v.chrom) for v in batch]
+        positions = np.fromiter((v.pos - 1 for v in batch), dtype=np.int64, count=len(batch))
+        work = np.ones(len(batch), dtype=np.int64)
+        for chrom in set(chroms):
+            index = self._index.get(chrom)
+            if index is None:
+                continue
+            rows = np.flatnonzero(np.array([c == chrom for c in chroms], dtype=bool))
+            segment = np.searchsorted(index.bounds, positions[rows], side="right") - 1
+            inside = (segment >= 0) & (segment < len(index.occupied))
+            segment = np.where(inside, segment, 0)
+            work[rows] += np.where(inside, np.diff(index.member_start)[segment], 0)
+        return work
+
+    def _annotate_many(self, batch: list[Variant]) -> list[VariantAnnotation]:
         results: list[VariantAnnotation | None] = [None] * len(batch)
         near: list[tuple[int, str, tuple[int, ...] | None]] = []
         by_chrom: dict[str, list[int]] = {}
@@ -264,10 +316,8 @@ class Annotator:
                 near.extend(self._annotate_snvs(batch, snvs, chrom, index, results))
             if indels:
                 near.extend(self._annotate_indels(batch, indels, chrom, results))
-        near.sort()
-        jobs = [(batch[i], chrom, numbers) for i, chrom, numbers in near]
-        for (i, _, _), annotation in zip(near, self._annotate_near(jobs, workers), strict=True):
-            results[i] = annotation
+        for i, chrom, numbers in sorted(near):
+            results[i] = self._annotate_job(batch[i], chrom, numbers)
         return [r for r in results if r is not None]
 
     def _annotate_snvs(self, batch: list[Variant], rows: list[int], chrom: str, index: _ChromIndex,
@@ -444,32 +494,6 @@ class Annotator:
         self._check(variant)
         ref, alt = variant.ref.upper(), variant.alt.upper()
         return self._annotate_edit(variant, Edit(chrom, variant.pos - 1, variant.pos, ref, alt), numbers)
-
-    def _annotate_near(self, variants: list[tuple[Variant, str, tuple[int, ...] | None]],
-                       workers: int) -> list[VariantAnnotation]:
-        """:meth:`annotate` on each variant, shared with forked workers when asked and safe."""
-        import multiprocessing
-
-        safe = self._bases is None or bool(getattr(self._bases, "fork_safe", False))
-        if (workers < 2 or not _PARALLEL_MIN <= len(variants) <= _PARALLEL_MAX or not safe
-                or "fork" not in multiprocessing.get_all_start_methods()):
-            return [self._annotate_job(*job) for job in variants]
-        # Contiguous pieces keep each worker's transcript caches warm; the parent takes the first.
-        pieces = np.array_split(np.arange(len(variants)), workers * 4)
-        mine = [i for p in pieces[:4] for i in p.tolist()]
-        theirs = [[variants[i] for i in p.tolist()] for p in pieces[4:]]
-        global _FORKED
-        _FORKED = self
-        try:
-            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
-                pending = pool.map_async(_annotate_forked, theirs, chunksize=1)
-                out = [self._annotate_job(*variants[i]) for i in mine]
-                for jobs, part in zip(theirs, pending.get(), strict=True):
-                    out.extend(VariantAnnotation(job[0], _effects_from_tuples(rows))
-                               for job, rows in zip(jobs, part, strict=True))
-        finally:
-            _FORKED = None
-        return out
 
     # -- per transcript -------------------------------------------------------------------------
 
