@@ -5,13 +5,17 @@ A node is built once (cached in ``.bench-cache/beacon-node``) with a simulated c
 bounded load generator in a third process sends sequence queries (GET ``/g_variants`` with
 ``referenceName``, 0-based ``start``, ``referenceBases``, ``alternateBases``) for variants that
 exist, over :data:`CONNECTIONS` keep-alive connections on loopback, for :data:`SECONDS` seconds
-after a warm-up. Each answer is budget-charged and audited by the node before it is sent; the
+after a warm-up: once as fast as the node answers, once paced. Each answer is budget-charged
+and audited by the node before it is sent (its audit entry committed to the database); the
 benchmark checks afterwards that the audit trail holds one entry per answer.
 
 Figures:
 
-* ``beacon_qps`` — answered allele queries per second (goal >= 300);
-* ``beacon_p99_ms`` — their 99th-percentile latency, as the client sees it (goal <= 50 ms);
+* ``beacon_qps`` — allele queries answered per second at saturation: each connection sends its
+  next query as soon as it has its answer (goal >= 300);
+* ``beacon_p99_ms`` — the 99th-percentile latency when queries are due at :data:`PACED_RATE` per
+  second (a third above the throughput goal), measured from when each was due, so that a server
+  falling behind is charged for the queue (goal <= 50 ms; the saturated run's p99 is printed too);
 * ``beacon_vs_minimal_fastapi`` — ``beacon_qps`` over the rate the same load generator gets from
   a minimal FastAPI endpoint (a constant JSON object, no node behind it) under the same uvicorn
   settings on the same machine: the share of the framework's ceiling the Beacon keeps.
@@ -49,6 +53,7 @@ CONNECTIONS = 16
 SECONDS = 10.0
 WARMUP_SECONDS = 2.0
 QUERIES = 2000
+PACED_RATE = 400.0  # requests due per second for the latency figure: a third above the 300/s goal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -134,42 +139,66 @@ def wait_until_up(port: int, path: str, timeout: float = 120.0) -> None:
 
 # -- the load generator (a process of its own) ---------------------------------------------------------------
 
-async def _worker(port: int, paths: list[str], stop_at: float, record_after: float,
-                  latencies: list[float], statuses: dict[int, int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    rng = random.Random(id(latencies) ^ len(statuses) ^ int(time.time() * 1000))
-    try:
-        while True:
-            now = time.perf_counter()
-            if now >= stop_at:
-                return
-            path = rng.choice(paths)
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            elapsed = time.perf_counter() - now
-            if now >= record_after:
-                latencies.append(elapsed)
-                status = int(status_line.split()[1])
-                statuses[status] = statuses.get(status, 0) + 1
-    finally:
-        writer.close()
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
+    """One keep-alive GET; the response status (the body is read and dropped)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
 
 
-async def _load(port: int, paths: list[str], connections: int, seconds: float, warmup: float) -> dict[str, Any]:
+async def _load(port: int, paths: list[str], connections: int, seconds: float, warmup: float,
+                rate: float | None) -> dict[str, Any]:
+    """Closed loop (``rate`` None: each connection sends as soon as its answer came) or paced.
+
+    Paced, requests are due at ``rate`` per second whatever the server does, and a request's latency
+    runs from when it was due, not from when a free connection sent it: a server that falls behind
+    is charged for the wait (no "coordinated omission").
+    """
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    rng = random.Random(2026)
     start = time.perf_counter()
     record_after, stop_at = start + warmup, start + warmup + seconds
-    await asyncio.gather(*(_worker(port, paths, stop_at, record_after, latencies, statuses)
-                           for _ in range(connections)))
+    due: asyncio.Queue[float] = asyncio.Queue()
+
+    async def schedule() -> None:
+        if rate is None:
+            return
+        n = 0
+        while (when := start + n / rate) < stop_at:
+            await asyncio.sleep(max(0.0, when - time.perf_counter()))
+            due.put_nowait(when)
+            n += 1
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                if rate is None:
+                    sent = time.perf_counter()
+                else:
+                    try:
+                        sent = await asyncio.wait_for(due.get(), timeout=max(0.0, stop_at - time.perf_counter()) + 0.5)
+                    except TimeoutError:
+                        return
+                if sent >= stop_at:
+                    return
+                status = await _exchange(reader, writer, rng.choice(paths))
+                if sent >= record_after:
+                    latencies.append(time.perf_counter() - sent)
+                    statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(schedule(), *(connection() for _ in range(connections)))
     latencies.sort()
     return {"requests": len(latencies), "seconds": seconds, "qps": len(latencies) / seconds,
             "p50_ms": 1000 * statistics.median(latencies),
@@ -177,10 +206,12 @@ async def _load(port: int, paths: list[str], connections: int, seconds: float, w
             "statuses": statuses}
 
 
-def run_load(port: int, paths_file: Path, connections: int = CONNECTIONS, seconds: float = SECONDS) -> dict[str, Any]:
+def run_load(port: int, paths_file: Path, connections: int = CONNECTIONS, seconds: float = SECONDS,
+             rate: float | None = None) -> dict[str, Any]:
     """Run the load generator in a child process (so that it does not share this one's interpreter)."""
     output = subprocess.run([sys.executable, __file__, "--load", str(port), str(paths_file), str(connections),
-                             str(seconds)], check=True, capture_output=True, text=True, timeout=600).stdout
+                             str(seconds), str(rate or 0)], check=True, capture_output=True, text=True,
+                            timeout=600).stdout
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return result
 
@@ -237,7 +268,8 @@ def audited_answers(home: Path) -> int:
                                   .where(AuditEntry.action == "beacon.query")) or 0)
 
 
-def run(connections: int = CONNECTIONS, seconds: float = SECONDS) -> dict[str, dict[str, Any]]:
+def run(connections: int = CONNECTIONS, seconds: float = SECONDS,
+        rate: float = PACED_RATE) -> dict[str, dict[str, Any]]:
     home = build_node()
     share_settings(home)
     ready = json.loads((home / "ready.json").read_text())
@@ -257,29 +289,38 @@ def run(connections: int = CONNECTIONS, seconds: float = SECONDS) -> dict[str, d
                      "serve", "--port", str(port)], port, "/info")
     try:
         cpu_before = cpu_seconds(server.pid)
-        ours = run_load(port, paths_file, connections, seconds)
+        saturated = run_load(port, paths_file, connections, seconds)
         server_cpu = cpu_seconds(server.pid) - cpu_before
+        paced = run_load(port, paths_file, connections, seconds, rate)
     finally:
         _stop(server)
     audited = audited_answers(home) - before
-    answered = sum(ours["statuses"].values())
-    cpu_per_answer = 1000 * server_cpu / max(1, audited)
+    answered = sum(saturated["statuses"].values()) + sum(paced["statuses"].values())
+    cpu_per_answer = 1000 * server_cpu / max(1, sum(saturated["statuses"].values()))
     found = json.loads(paths_file.read_text())[0]
-    print(f"   {ready['samples']} samples; {connections} connections for {seconds:.0f} s after {WARMUP_SECONDS:.0f} s "
-          f"warm-up; statuses {ours['statuses']}; {ours['qps']:.0f} q/s, p50 {ours['p50_ms']:.1f} ms, "
-          f"p99 {ours['p99_ms']:.1f} ms; server CPU {cpu_per_answer:.2f} ms "
-          f"per answer; minimal FastAPI {baseline['qps']:.0f} q/s; audit entries {audited} "
-          f"(>= {answered} answers measured, warm-up included); e.g. {found}", flush=True)
-    if set(ours["statuses"]) != {"200"}:
-        raise RuntimeError(f"the beacon answered with statuses {ours['statuses']}")
+    print(f"   {ready['samples']} samples, {connections} connections, {seconds:.0f} s after {WARMUP_SECONDS:.0f} s "
+          f"warm-up, e.g. {found}\n"
+          f"   saturated: {saturated['qps']:.0f} q/s, p50 {saturated['p50_ms']:.1f} ms, p99 {saturated['p99_ms']:.1f} "
+          f"ms, server CPU {cpu_per_answer:.2f} ms per answer; statuses {saturated['statuses']}\n"
+          f"   paced at {rate:.0f} q/s: {paced['qps']:.0f} q/s, p50 {paced['p50_ms']:.1f} ms, "
+          f"p99 {paced['p99_ms']:.1f} ms; statuses {paced['statuses']}\n"
+          f"   minimal FastAPI: {baseline['qps']:.0f} q/s, p99 {baseline['p99_ms']:.1f} ms; "
+          f"audit entries {audited} (>= {answered} answers measured, warm-up included)", flush=True)
+    for run_ in (saturated, paced):
+        if set(run_["statuses"]) != {"200"}:
+            raise RuntimeError(f"the beacon answered with statuses {run_['statuses']}")
     if audited < answered:
         raise RuntimeError(f"{answered} answers but only {audited} audit entries")
     note = (f"{ready['samples']} samples, {connections} keep-alive connections, loopback; every answer charged "
-            f"and audited ({audited} entries); server CPU {cpu_per_answer:.2f} ms per answer")
+            f"and audited ({audited} entries)")
     return {
-        "beacon_qps": figure(ours["qps"], "queries/s", ">= 300", note),
-        "beacon_p99_ms": figure(ours["p99_ms"], "ms", "<= 50", f"p50 {ours['p50_ms']:.1f} ms; {note}"),
-        "beacon_vs_minimal_fastapi": figure(ours["qps"] / baseline["qps"], "ratio", "(share of the ceiling)",
+        "beacon_qps": figure(saturated["qps"], "queries/s", ">= 300",
+                             f"saturated closed loop: p50 {saturated['p50_ms']:.1f} ms, p99 {saturated['p99_ms']:.1f} "
+                             f"ms, server CPU {cpu_per_answer:.2f} ms per answer; {note}"),
+        "beacon_p99_ms": figure(paced["p99_ms"], "ms", "<= 50",
+                                f"requests due at {rate:.0f}/s (served {paced['qps']:.0f}/s), latency from when due; "
+                                f"p50 {paced['p50_ms']:.1f} ms; {note}"),
+        "beacon_vs_minimal_fastapi": figure(saturated["qps"] / baseline["qps"], "ratio", "(share of the ceiling)",
                                             f"minimal FastAPI endpoint, same uvicorn and load: "
                                             f"{baseline['qps']:.0f} queries/s, p99 {baseline['p99_ms']:.1f} ms"),
     }
@@ -287,22 +328,23 @@ def run(connections: int = CONNECTIONS, seconds: float = SECONDS) -> dict[str, d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--load", nargs=4, metavar=("PORT", "PATHS", "CONNECTIONS", "SECONDS"))
+    parser.add_argument("--load", nargs=5, metavar=("PORT", "PATHS", "CONNECTIONS", "SECONDS", "RATE"))
     parser.add_argument("--minimal-server", type=int, metavar="PORT")
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument("--rate", type=float, default=PACED_RATE, help="Paced load for the latency figure.")
     args = parser.parse_args()
     if args.load:
-        port, paths, connections, seconds = args.load
+        port, paths, connections, seconds, rate = args.load
         result = asyncio.run(_load(int(port), json.loads(Path(paths).read_text()), int(connections),
-                                   float(seconds), WARMUP_SECONDS))
+                                   float(seconds), WARMUP_SECONDS, float(rate) or None))
         print(json.dumps(result))
         return
     if args.minimal_server:
         serve_minimal(args.minimal_server)
         return
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    for name, entry in run(args.connections, args.seconds).items():
+    for name, entry in run(args.connections, args.seconds, args.rate).items():
         print(f"{name:<28} {entry['value']:>10.4g} {entry['unit']:<10} goal {entry['goal']:<22} ({entry['baseline']})")
 
 

@@ -111,7 +111,7 @@ class BeaconRoute(APIRoute):
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the document index before the first request, and write the ledger out at shutdown."""
+    """Build the indexes before the first request, and write the ledger out at shutdown."""
     node = app.state.sharing
     service = BeaconService.of(node) if isinstance(node, SharingNode) else None
     # The ledger thread holds the GIL while it hashes a group of entries, and each time the event
@@ -120,7 +120,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, SWITCH_INTERVAL_SECONDS))
     if service is not None:
-        await run_in_threadpool(service.documents)
+        await run_in_threadpool(service.warm)
     try:
         yield
     finally:

@@ -145,6 +145,14 @@ class BeaconService:
             node.extensions[EXTENSION] = service
         return service
 
+    def warm(self) -> None:
+        """Build what the first queries would otherwise wait for: the document index, the variant
+        store's in-memory index and the consent exclusions of both sharing scopes."""
+        self.documents()
+        self.ctx.store.index()
+        for cohort in self.cohorts.values():
+            cohort.excluded()
+
     def close(self) -> None:
         self.ledger.close()
 
