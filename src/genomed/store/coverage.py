@@ -17,6 +17,7 @@ forked worker, see :func:`genomed.store.ingestion.stream_into_batch`), and hande
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,8 +39,8 @@ _UNKNOWN = np.iinfo(np.int64).max   # stands for -1 while minima are taken
 _NAMES = np.array(["", *(contig_name(code) for code in range(1, 26))], dtype=object)
 
 
-def merge_runs(codes: npt.NDArray[np.int64], start: npt.NDArray[np.int64], end: npt.NDArray[np.int64],
-               min_dp: npt.NDArray[np.int64], gq: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+def merge_runs(codes: npt.NDArray[Any], start: npt.NDArray[Any], end: npt.NDArray[Any], min_dp: npt.NDArray[Any],
+               gq: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], ...]:
     """The union of one sample's intervals (any order, 1-based inclusive) as maximal runs.
 
     Intervals that overlap or touch (``start == previous end + 1``) on one contig become one run,
@@ -66,7 +67,7 @@ def merge_runs(codes: npt.NDArray[np.int64], start: npt.NDArray[np.int64], end: 
     heads = np.flatnonzero(first)
     tails = np.r_[heads[1:], len(order)] - 1
 
-    def least(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    def least(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
         known = np.where(values[order] >= 0, values[order].astype(np.int64), _UNKNOWN)
         lowest = np.minimum.reduceat(known, heads)
         return np.where(lowest == _UNKNOWN, -1, lowest)
@@ -98,7 +99,7 @@ class GvcfSampleCollector:
         self.index = index
         self._records: list[pa.Table] = []
         self._genotypes: list[pa.Table] = []
-        self._intervals: list[tuple[npt.NDArray[np.int64], ...]] = []
+        self._intervals: list[tuple[npt.NDArray[Any], ...]] = []   # codes, start, end, min_dp, gq
         self._records_read = 0
         self._genotypes_read = 0
 
@@ -112,8 +113,7 @@ class GvcfSampleCollector:
         """Reference blocks of this sample (the chunk's ``sample`` column is not read)."""
         if len(chunk) == 0:
             return
-        self._intervals.append((contig_codes(chunk.chrom), chunk.start.astype(np.int64), chunk.end.astype(np.int64),
-                                chunk.min_dp.astype(np.int64), chunk.gq.astype(np.int64)))
+        self._intervals.append((contig_codes(chunk.chrom), chunk.start, chunk.end, chunk.min_dp, chunk.gq))
 
     def add_records(self, chunk: RecordChunk) -> None:
         """Records the sample carries; every position where it was called is coverage too.
@@ -142,8 +142,8 @@ class GvcfSampleCollector:
         missing[chunk.gt_record[chunk.gt_alt_count == MISSING]] = True
         called = np.flatnonzero((chunk.an > 0) & ~missing)
         if len(called):
-            positions = chunk.pos[called].astype(np.int64)
-            unknown = np.full(len(called), -1, dtype=np.int64)
+            positions = chunk.pos[called]
+            unknown = np.full(len(called), -1, dtype=np.int32)
             self._intervals.append((contig_codes(chrom.take(pa.array(called))), positions, positions, unknown, unknown))
 
     def rows(self) -> GvcfSampleRows:

@@ -13,6 +13,7 @@ The single-sample gVCFs of a batch are read in forked worker processes, one per 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -228,6 +229,13 @@ def _read_gvcf(stream: IngestStream, number: int, catalog_sex: dict[str, str], t
 _FORKED: tuple[list[IngestStream], dict[str, str], list[tuple[str, str, str]], QCThresholds | None] | None = None
 
 
+def _start_worker() -> None:
+    """A forked reader's set-up: no cyclic garbage collector. The reading allocates hundreds of thousands of
+    short-lived objects per file, for which the collector's passes cost ~5% of the time and reclaim
+    nothing (reference counting frees them); the worker ends with the batch."""
+    gc.disable()
+
+
 def _read_gvcf_forked(number: int) -> _GvcfResult:
     if _FORKED is None:  # never: the parent sets it before forking
         raise RuntimeError("no gVCF streams in this worker")
@@ -258,7 +266,7 @@ def _gvcf_samples(streams: list[IngestStream], catalog_sex: dict[str, str], trio
     global _FORKED
     _FORKED = (streams, catalog_sex, trios, thresholds)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
             yield from pool.imap(_read_gvcf_forked, range(len(streams)), chunksize=1)
     finally:
         _FORKED = None
