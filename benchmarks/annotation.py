@@ -24,7 +24,8 @@ Figures (``run()``, printed when run as a script):
   ours is ``load_gff3`` + ``Annotator(...)`` + ``annotate_many`` on already-parsed variants; theirs
   is ``bcftools csq -l`` (writing uncompressed BCF to /dev/null) minus ``bcftools view`` of the same
   file to /dev/null. The end-to-end ratio (our VCF reading with cyvcf2 included, csq whole) and the
-  annotate-only ratio are under ``details``.
+  annotate-only ratio are under ``details``. csq uses one core and so does the figure; the same run
+  with ``workers=2`` (forked workers, :meth:`Annotator.annotate_many`) is ``ratio_two_cores``.
 * ``consequence_concordance_bcftools_csq`` — over the (variant, transcript) pairs that csq annotates,
   the fraction where our most severe SO term equals csq's (its names mapped to SO, :data:`CSQ_TO_SO`);
   the confusion of the disagreements is under ``details``, with ``hgvs_p_agreement`` where csq gives an
@@ -36,6 +37,7 @@ The categories of disagreement are printed and returned under ``details`` of eac
 from __future__ import annotations
 
 import collections
+import gc
 import gzip
 import itertools
 import json
@@ -794,8 +796,8 @@ def csq_head_to_head(n: int = 200_000, directory: Path = CSQ_CACHE, *, repeats: 
                      region: tuple[int, int] | None = None) -> dict[str, Any]:
     """Speed and agreement of ours against bcftools csq on the same inputs (see the module docstring).
 
-    csq and ``bcftools view`` take the best of ``repeats`` runs (a second or so each); ours runs once
-    (tens of seconds; the machine is shared, so a single run errs against us, not for us).
+    Each side takes the best of ``repeats`` runs (a few seconds each; the machine is shared and
+    other work slows single runs unevenly): csq and ``bcftools view``, ours on one core and on two.
     """
     from genomed.genome.reference import open_reference
 
@@ -807,13 +809,12 @@ def csq_head_to_head(n: int = 200_000, directory: Path = CSQ_CACHE, *, repeats: 
     started = time.perf_counter()
     variants = read_vcf(inputs.vcf)
     read_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    annotator = Annotator(load_gff3(inputs.gff3), open_reference(inputs.fasta, "GRCh38"))
-    loaded = time.perf_counter()
-    annotations = annotator.annotate_many(variants)
-    load_seconds, annotate_seconds = loaded - started, time.perf_counter() - loaded
+    annotator, annotations, load_seconds, annotate_seconds = min(
+        (_ours(inputs, variants) for _ in range(repeats)), key=lambda run: run[2] + run[3])
     ours = load_seconds + annotate_seconds
     theirs = max(csq_seconds - view_seconds, 1e-6)
+    # csq uses one core, and so does the headline figure; two cores (forked workers) are reported beside it.
+    two_cores = min(sum(_ours(inputs, variants, workers=2)[2:]) for _ in range(repeats))
     reference = open_reference(inputs.fasta, "GRCh38")
     classes = transcript_classes(annotator.transcripts, reference)
     agreement = csq_concordance(annotations, parse_bcsq(csq_vcf), classes,
@@ -826,9 +827,31 @@ def csq_head_to_head(n: int = 200_000, directory: Path = CSQ_CACHE, *, repeats: 
         "ours_read_vcf_seconds": read_seconds, "csq_seconds": csq_seconds, "view_seconds": view_seconds,
         "ours_variants_per_second": len(variants) / ours, "csq_variants_per_second": len(variants) / theirs,
         "ratio_end_to_end": (ours + read_seconds) / csq_seconds, "ratio_annotate_only": annotate_seconds / theirs,
+        "ours_two_cores_seconds": two_cores, "ratio_two_cores": two_cores / theirs,
         "bcftools": _bcftools_version(), "reference_conflicts": inputs.conflicts,
         "transcript_classes": dict(collections.Counter(classes.values())), **agreement,
     }
+
+
+def _ours(inputs: CsqInputs, variants: list[Variant], *, workers: int = 1,
+          ) -> tuple[Annotator, list[VariantAnnotation], float, float]:
+    """One timed run of ours: the annotator, its annotations, seconds loading gene models, seconds annotating.
+
+    The objects earlier runs left (a million effects) are frozen out of the garbage collector's
+    sight first: in a process of its own, as a node runs it, this run would not walk them.
+    """
+    from genomed.genome.reference import open_reference
+
+    gc.collect()
+    gc.freeze()
+    try:
+        started = time.perf_counter()
+        annotator = Annotator(load_gff3(inputs.gff3), open_reference(inputs.fasta, "GRCh38"))
+        loaded = time.perf_counter()
+        annotations = annotator.annotate_many(variants, workers=workers)
+        return annotator, annotations, loaded - started, time.perf_counter() - loaded
+    finally:
+        gc.unfreeze()
 
 
 def _bcftools_version() -> str:
@@ -874,7 +897,8 @@ def run() -> dict[str, dict[str, Any]]:
         return results
     timing = ("n", "near_genes", "effects", "ours_seconds", "ours_load_seconds", "ours_annotate_seconds",
               "ours_read_vcf_seconds", "csq_seconds", "view_seconds", "ours_variants_per_second",
-              "csq_variants_per_second", "ratio_end_to_end", "ratio_annotate_only", "bcftools")
+              "csq_variants_per_second", "ratio_end_to_end", "ratio_annotate_only", "ours_two_cores_seconds",
+              "ratio_two_cores", "bcftools")
     results["annotation_vs_bcftools_csq"] = figure(
         csq["ratio"], "ratio", "<= 1",
         f"{csq['bcftools']} csq -l, same FASTA/GFF3/VCF; both load gene models, neither parse counted "

@@ -214,3 +214,14 @@ def test_forked_workers_give_the_same_answers(world: tuple[list[Transcript], Syn
     monkeypatch.setattr(annotator_module, "_PARALLEL_MIN", 100)
     assert annotator.annotate_many(variants, workers=workers) == expected
     assert rebuilt["rows"] > len(variants) // 3  # the workers' share (half or more) came back through the pipe
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import genomed.annotate.indel_batch
+    import genomed.annotate.snv_batch
+
+    for module in (genomed.annotate.snv_batch, genomed.annotate.indel_batch, model):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

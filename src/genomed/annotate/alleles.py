@@ -175,3 +175,28 @@ def duplicated(edit: Edit, reference: ReferenceGenome, *, plus: bool) -> tuple[i
     if lo < 0 or not reference.has(edit.chrom, lo, hi):
         return None
     return (lo, hi) if reference.fetch(edit.chrom, lo, hi) == edit.alt else None
+
+
+def repeat_reach(window: str, origin: int, at: int, moved: str, *, forward: bool) -> tuple[int, bool]:
+    """How many bases an indel of ``moved`` at ``at`` shifts through its repeat, reading ``window`` (from ``origin``).
+
+    Forward: the bases from ``at`` (the change's end) on must repeat ``moved`` from its first base;
+    backward: those before ``at`` (its start) must repeat it from its last. What :func:`shift` does
+    without a bound, on bases already read (annotate_many reads them once per indel). The flag says
+    the repeat reached the window's edge (it may go on beyond).
+
+    >>> window = "GCAGCAGT"  # CAG deleted at 1-4 shifts 3 right, runs into the edge on the left; AG inserted at 2
+    >>> [repeat_reach(window, 0, at, bases, forward=f) for at, bases, f in ((4, "CAG", True), (1, "CAG", False),
+    ...                                                                        (2, "AG", True))]
+    [(3, False), (1, True), (2, False)]
+    """
+    n = len(moved)
+    j = 0
+    p = at - origin if forward else at - origin - 1
+    step = 1 if forward else -1
+    while 0 <= p < len(window):
+        if window[p] != (moved[j % n] if forward else moved[n - 1 - j % n]):
+            return min(j, MAX_SHIFT), False
+        j += 1
+        p += step
+    return min(j, MAX_SHIFT), True

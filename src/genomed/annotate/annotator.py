@@ -18,6 +18,14 @@ missense, synonymous or stop_gained cannot be known from positions, so it is rep
 written; 3' shifting and dup detection then use only the bases the VCF record states
 (:class:`genomed.annotate.alleles.AlleleContext`), so an indel in a longer repeat keeps the position
 it was given.
+
+*Many variants at once* (:meth:`Annotator.annotate_many`, what interpretation and the benchmarks
+use) run the same rules on arrays of (variant, transcript) pairs: SNVs in
+:mod:`genomed.annotate.snv_batch`, short insertions and deletions in
+:mod:`genomed.annotate.indel_batch`, over the exon tables of
+:mod:`genomed.annotate.transcript_table`. Only what those leave (changes across exon boundaries,
+start and stop codons compared as proteins, delins) goes through :meth:`Annotator.annotate`'s
+per-pair rules, which stay the reference: a test compares both on thousands of random changes.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from genomed.annotate.alleles import MAX_SHIFT, AlleleContext, Edit, check_variant, duplicated, shift, trim
+from genomed.annotate.alleles import AlleleContext, Edit, check_variant, duplicated, repeat_reach, shift, trim
 from genomed.annotate.consequence import BIT, IMPACT, NMD_WINDOW, RANK, TRUNCATING, from_bits, impact_of, ordered
 from genomed.annotate.genetic_code import reverse_complement, translate
 from genomed.annotate.hgvs import c_description, protein_change
@@ -55,8 +63,13 @@ FLANK = 5_000  # up/downstream distance, as VEP's default
 _MRNA_CACHE = 4_096
 _FIRST_READ = 192  # bases after a frameshift translated before the rest of the transcript (most meet a stop)
 _WINDOW = 48  # bases read either side of an indel to learn how far it repeats (longer repeats: per-variant rules)
-# A batch is shared with forked workers from this many variants on: below, forking costs more than it saves.
+# A batch is shared with forked workers from this many variants on (below, forking costs more than it
+# saves), and only when there are on average two transcripts or more near each variant. The parent turns
+# the workers' answers back into objects (a microsecond and a half a variant): for sparse batches that
+# is all the work there was (1,000,000 random GRCh38 positions on MANE, 2 cores: no faster, 50% more CPU;
+# 200,000 chr21 variants on every Ensembl isoform, five effects each: the parent's CPU 4.7 -> 2.7 s).
 _PARALLEL_MIN = 20_000
+_PARALLEL_DENSITY = 3  # expected work per variant: 1 + the transcripts near it (see Annotator._work)
 _FORKED: tuple[Annotator, list[Variant]] | None = None  # what a forked worker inherits (set only around the fork)
 
 
@@ -199,18 +212,20 @@ class Annotator:
         return self._annotate_edit(variant, edit, numbers)
 
     def annotate_many(self, variants: Iterable[Variant], *, workers: int = 1) -> list[VariantAnnotation]:
-        """:meth:`annotate` for many variants, in input order, with intergenic variants and SNVs vectorised.
+        """:meth:`annotate` for many variants, in input order, decided on arrays where possible.
 
         Positions are located in the per-chromosome segment index with one ``searchsorted`` per
         chromosome, so variants that no transcript's flanked span touches cost a numpy comparison
-        and one small object. SNVs near genes are decided on arrays of (variant, transcript) pairs
-        (:func:`genomed.annotate.snv_batch.snv_effects`); the other variants near genes, and the
-        few SNVs that path leaves (start and stop codons), go through the per-transcript rules.
+        and one small object. SNVs and pure insertions or deletions near genes are decided on arrays
+        of (variant, transcript) pairs (:func:`genomed.annotate.snv_batch.snv_effects`,
+        :func:`genomed.annotate.indel_batch.indel_effects`); what those leave goes through the
+        per-transcript rules of :meth:`annotate`.
 
-        With ``workers`` > 1, a batch of 20,000 variants or more is shared with ``workers - 1``
-        forked processes (Linux), when that is safe: the annotator has no reference, or reads it
-        through a memory map (a plain indexed FASTA; a pysam handle shares its file offset across a
-        fork). The answers are the same; only the wall time changes.
+        With ``workers`` > 1, a batch of 20,000 variants or more with on average two transcripts or
+        more near each is shared with ``workers - 1`` forked processes (Linux), when that is safe: the
+        annotator has no reference, or reads it through a memory map (a plain indexed FASTA; a pysam
+        handle shares its file offset across a fork). The answers are the same; only the wall time
+        changes.
 
         The garbage collector is paused meanwhile: the results are up to millions of small acyclic
         objects, and the collections their allocation triggers cost nearly as much as building them
@@ -221,7 +236,9 @@ class Annotator:
         try:
             batch = list(variants)
             if workers > 1 and len(batch) >= _PARALLEL_MIN and self._fork_safe():
-                return self._annotate_shared(batch, workers)
+                work = self._work(batch)
+                if int(work.sum()) >= _PARALLEL_DENSITY * len(batch):
+                    return self._annotate_shared(batch, np.cumsum(work), workers)
             return self._annotate_many(batch)
         finally:
             if collecting:
@@ -234,7 +251,8 @@ class Annotator:
         return ((self._bases is None or bool(getattr(self._bases, "fork_safe", False)))
                 and "fork" in multiprocessing.get_all_start_methods())
 
-    def _annotate_shared(self, batch: list[Variant], workers: int) -> list[VariantAnnotation]:
+    def _annotate_shared(self, batch: list[Variant], work: npt.NDArray[np.int64],
+                         workers: int) -> list[VariantAnnotation]:
         """:meth:`_annotate_many` on contiguous slices of the batch, the first half here, the rest in forked workers.
 
         Workers inherit the batch (only slice bounds are sent) and send back plain tuples, which
@@ -243,9 +261,8 @@ class Annotator:
         """
         import multiprocessing
 
-        # Cut where the expected work (one unit per variant, one per transcript near it) is shared evenly:
-        # variants are not (a gene-dense stretch of chr21 has three times the effects of another).
-        work = np.cumsum(self._work(batch))
+        # Cut where the expected work (``work``, cumulated) is shared evenly: variants are not (a
+        # gene-dense stretch of chr21 has three times the effects of another).
         cuts = np.searchsorted(work, work[-1] * np.arange(1, 4 * workers) / (4 * workers), side="right")
         bounds = [0, *sorted(set(cuts.tolist()) - {0, len(batch)}), len(batch)]
         pieces = list(itertools.pairwise(bounds))
@@ -405,8 +422,8 @@ class Annotator:
                     continue
             else:  # only the bases the record states (AlleleContext), and only under the record's own name
                 origin, window = variant.pos - 1, variant.ref.upper() if variant.chrom == chrom else ""
-            right, ahead = _reach(window, origin, edit.end, moved, forward=True)
-            back, behind = _reach(window, origin, edit.start, moved, forward=False)
+            right, ahead = repeat_reach(window, origin, edit.end, moved, forward=True)
+            back, behind = repeat_reach(window, origin, edit.start, moved, forward=False)
             if reference is not None and (ahead or (behind and origin > 0)):
                 left.append((i, chrom, None))  # the repeat may go on past the bases read
                 continue
@@ -842,31 +859,6 @@ class _Coding:
     ref_aa: str | None = None
     alt_aa: str | None = None
     stop_tx: int | None = None
-
-
-def _reach(window: str, origin: int, at: int, moved: str, *, forward: bool) -> tuple[int, bool]:
-    """How many bases an indel of ``moved`` at ``at`` shifts through its repeat, reading ``window`` (from ``origin``).
-
-    Forward: the bases from ``at`` (the change's end) on must repeat ``moved`` from its first base;
-    backward: those before ``at`` (its start) must repeat it from its last. What
-    :func:`~genomed.annotate.alleles.shift` does without a bound, on bases already read. The flag
-    says the repeat reached the window's edge (it may go on beyond).
-
-    >>> window = "GCAGCAGT"  # CAG deleted at 1-4 shifts 3 right, runs into the edge on the left; AG inserted at 2
-    >>> [_reach(window, 0, at, bases, forward=f) for at, bases, f in ((4, "CAG", True), (1, "CAG", False),
-    ...                                                                  (2, "AG", True))]
-    [(3, False), (1, True), (2, False)]
-    """
-    n = len(moved)
-    j = 0
-    p = at - origin if forward else at - origin - 1
-    step = 1 if forward else -1
-    while 0 <= p < len(window):
-        if window[p] != (moved[j % n] if forward else moved[n - 1 - j % n]):
-            return min(j, MAX_SHIFT), False
-        j += 1
-        p += step
-    return min(j, MAX_SHIFT), True
 
 
 def _shift_bound(tm: TranscriptMap, edit: Edit) -> int | None:
