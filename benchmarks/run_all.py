@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 BENCHMARKS = ["vault_throughput", "audit_chain", "ingest_parse", "variant_store", "annotation", "knowledge",
-              "phenotype_ranking", "prioritisation", "interpretation_speed"]
+              "phenotype_ranking", "prioritisation", "interpretation_speed", "passports", "beacon_serving",
+              "federated_query", "membership_attack", "case_matching"]
 
 
 def main() -> int:
