@@ -140,8 +140,10 @@ class Ledger:
                 if not future.done():
                     future.set_result(result)
 
+        opened: list[Session] = []
         try:
             with self.node.ctx.transaction() as session:
+                opened.append(session)
                 event.listen(session, "after_commit", release)
                 results.extend(self._apply(session, [entry for entry, _ in group]))
         except Exception as exc:  # the group failed: retry each alone so that one entry cannot sink the rest
@@ -153,8 +155,12 @@ class Ledger:
             LOG.error("audit entry not written, answer withheld: %s", exc)
             group[0][1].set_exception(exc)
             return
+        finally:
+            # The event registry would otherwise keep the listener, hence the group, alive.
+            for session in opened:
+                event.remove(session, "after_commit", release)
         self.groups_written += 1
-        release(session)
+        release(opened[0])
 
     def _apply(self, session: Session, entries: list[Entry]) -> list[BudgetExhaustedError | None]:
         refused: list[BudgetExhaustedError | None] = [None] * len(entries)

@@ -15,6 +15,7 @@ or refusal included, is audited before it is sent (:mod:`.ledger`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -126,6 +127,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if service is not None:
             await run_in_threadpool(service.close)
+        gc.unfreeze()
         sys.setswitchinterval(interval)
 
 
@@ -156,6 +158,8 @@ async def _answer(request: Request, target: Target) -> Response:
     """Read, answer, charge and audit one entry request."""
     node = _node(request)
     service = BeaconService.of(node)
+    if not service.settled:
+        service.settle()
     requester = await node.requester(request)
     beacon_request: BeaconRequest | None = None
     try:
