@@ -225,3 +225,15 @@ def test_doctests() -> None:
     for module in (genomed.annotate.snv_batch, genomed.annotate.indel_batch, model):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_short_translation_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sequences up to 240 bases are translated in Python; numpy's translation is the reference."""
+    from genomed.annotate import genetic_code
+
+    rng = np.random.default_rng(4)
+    sequences = ["".join(rng.choice(list("ACGTNacgtRx-é" if k % 5 == 0 else "ACGT"), int(rng.integers(0, 260))))
+                 for k in range(3_000)]
+    short = [genetic_code.translate(s, to_stop=k % 2 == 0) for k, s in enumerate(sequences)]
+    monkeypatch.setattr(genetic_code, "_SHORT", -1)
+    assert short == [genetic_code.translate(s, to_stop=k % 2 == 0) for k, s in enumerate(sequences)]

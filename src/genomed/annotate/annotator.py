@@ -794,7 +794,8 @@ class Annotator:
                 tail = translate(head + mrna[after:], to_stop=True)
             alt_protein = ref_protein[:first_codon] + tail
         change = protein_change(ref_protein, alt_protein, frameshift=edit.net % 3 != 0,
-                                codon=coding.first // 3 + 1, touches_stop=coding.stop_codon)
+                                codon=coding.first // 3 + 1, touches_stop=coding.stop_codon,
+                                same_before=first_codon)
         for term in ("frameshift_variant", "inframe_insertion", "inframe_deletion", "coding_sequence_variant",
                      "start_lost"):
             terms.discard(term)

@@ -61,16 +61,26 @@ def _aa(residues: str, position: int) -> str:
     return f"{three_letter(residues)}{position}"
 
 
-def common_prefix_length(a: str, b: str) -> int:
-    """Length of the longest common prefix, by halving slices (string comparison runs in C).
+def common_prefix_length(a: str, b: str, start: int = 0) -> int:
+    """Length of the longest common prefix, ``a[:start]`` and ``b[:start]`` being known equal.
+
+    A few residues are compared one by one (a change is usually right where it starts), then the
+    rest by halving slices (string comparison runs in C).
 
     >>> common_prefix_length("MKAAG*", "MKAVG*"), common_prefix_length("MK", "MK"), common_prefix_length("", "M")
     (3, 2, 0)
+    >>> common_prefix_length("MKAAG*" * 9, "MKAAG*" * 8 + "MKAVG*", start=2)
+    51
     """
-    lo, hi = 0, min(len(a), len(b))
+    n = min(len(a), len(b))
+    stop = min(n, start + 8)
+    for i in range(start, stop):
+        if a[i] != b[i]:
+            return i
+    lo, hi = stop, n
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
+        if a[lo:mid] == b[lo:mid]:  # a[:lo] == b[:lo] already
             lo = mid
         else:
             hi = mid - 1
@@ -78,13 +88,14 @@ def common_prefix_length(a: str, b: str) -> int:
 
 
 def protein_change(ref_protein: str, alt_protein: str, *, frameshift: bool, codon: int,
-                   touches_stop: bool = False) -> ProteinChange:
+                   touches_stop: bool = False, same_before: int = 0) -> ProteinChange:
     """Compare the reference protein (ending in its stop) with the variant's translation.
 
     ``alt_protein`` is translated from the CDS start through the transcript's end and stops at, and
     includes, its first stop codon (no ``*`` when the variant transcript has none). ``codon`` is the
     1-based codon the variant starts in (for silent changes); ``touches_stop`` marks a variant in
-    the stop codon, whose silent change is ``stop_retained_variant``.
+    the stop codon, whose silent change is ``stop_retained_variant``. ``same_before``: how many
+    leading residues the caller knows are the same in both (the codons before the change).
 
     >>> protein_change("MRK*", "MWK*", frameshift=False, codon=2).hgvs
     'p.(Arg2Trp)'
@@ -104,7 +115,7 @@ def protein_change(ref_protein: str, alt_protein: str, *, frameshift: bool, codo
         residue = ref_protein[codon - 1] if 0 < codon <= len(ref_protein) else ""
         hgvs = f"p.({_aa(residues=residue, position=codon)}=)" if residue else "p.(=)"
         return ProteinChange((term,), hgvs, codon, residue, residue)
-    i = common_prefix_length(ref_protein, alt_protein)
+    i = common_prefix_length(ref_protein, alt_protein, same_before)
     ref_here = ref_protein[i] if i < len(ref_protein) else ""
     alt_here = alt_protein[i] if i < len(alt_protein) else ""
     new_stop = alt_protein.find(STOP)
