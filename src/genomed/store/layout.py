@@ -7,9 +7,10 @@
       manifests/000042.json              every committed version, kept for audit and rollback
       sites/chrom=chr1/bin=0012/b-<batch>-<part>.parquet
       genotypes/chrom=chr1/bin=0012/b-<batch>-<part>.parquet
-      blocks/chrom=chr1/bin=0012/b-<batch>-<part>.parquet      (gVCF batches: reference blocks)
+      blocks/chrom=chr1/bin=0012/b-<batch>-<part>.parquet      (gVCF batches: coverage runs)
       samples/b-<batch>.parquet
-      staging/<batch>/…                  files of a batch being written; invisible until committed
+      staging/<batch>/sites~chrom=chr1~bin=0012~b-<batch>-<part>.parquet
+                                         a batch being written, flat; invisible until committed
 
 * ``sites``: one row per variant per batch, sorted by key: key, chrom, pos, ref, alt, batch, ac, an,
   n_het, n_hom_alt, n_hemi_alt, n_missing, filter_pass. ``batch`` keeps rows of different batches

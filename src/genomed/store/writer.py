@@ -121,10 +121,13 @@ class StagedBatch:
             try:
                 manifest = read_manifest(self.root)
                 check_admissible(manifest, self.entry.input_sha256, self.entry.samples, self.entry.genome_build)
+                made: set[Path] = set()
                 for relative in [*(p for paths in self.files.values() for p in paths), self.entry.samples_file]:
                     target = self.root / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(self.staging / relative, target)
+                    if target.parent not in made:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        made.add(target.parent)
+                    os.replace(staged_path(self.staging, relative), target)
                     moved.append(target)
                 self.entry.committed_at = utcnow().isoformat()
                 tables = {t: [*manifest.files(t), *self.files.get(t, [])] for t in {*manifest.tables, *self.files}}
@@ -141,6 +144,15 @@ class StagedBatch:
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def staged_path(staging: Path, relative: str) -> Path:
+    """Where a batch's file waits until its commit: flat in the batch's staging folder, named after its place.
+
+    Why flat: a batch touches hundreds of partitions, and a staging tree of partition folders would be
+    hundreds of folders to create and then remove after the commit has moved their files out.
+    """
+    return staging / relative.replace("/", "~")
 
 
 def check_admissible(manifest: Manifest, input_sha256: list[str], samples: list[int], genome_build: str) -> None:
@@ -315,7 +327,7 @@ class BatchWriter:
         part = self._parts[(table, partition)]
         self._parts[(table, partition)] += 1
         relative = f"{partition_dir(table, contig_name(code), bin_number)}/b-{self.batch_id}-{part:03d}.parquet"
-        write_parquet(data, self.staging / relative,
+        write_parquet(data, staged_path(self.staging, relative),
                       GENOTYPE_ROW_GROUP_ROWS if table == "genotypes" else ROW_GROUP_ROWS)
         self._files[table].append(relative)
 
@@ -344,9 +356,8 @@ class BatchWriter:
             for table, rows in (("sites", sites), ("genotypes", genotypes)):
                 for partition, start, stop in _runs(self._partitions_of(rows.column("key").to_numpy())):
                     self._write(table, divmod(partition, 1 << 20), rows.slice(start, stop - start))
-        for (code, bin_number), part in _split_blocks_by_bin(blocks).items():
-            # A partition holds one contig, so start and sample order it.
-            self._write("blocks", (code, bin_number), sort_table(part, ["start", "sample"]))
+        for place, part in _split_blocks_by_bin(blocks):
+            self._write("blocks", place, part)
 
     # -- output ----------------------------------------------------------------------------------
 
@@ -365,7 +376,7 @@ class BatchWriter:
             "source": pa.array([self.source] * len(samples), pa.string()),
         }, schema=SAMPLES_SCHEMA)
         samples_file = f"samples/b-{self.batch_id}.parquet"
-        write_parquet(samples_table, self.staging / samples_file)
+        write_parquet(samples_table, staged_path(self.staging, samples_file))
         entry = BatchEntry(batch_id=self.batch_id, source=self.source, input_sha256=self._input_sha256,
                            genome_build=self.genome_build, samples=[int(self._sample_ids[s.index]) for s in samples],
                            committed_at="", samples_file=samples_file,
@@ -385,26 +396,29 @@ def _runs(values: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
     return [(int(values[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
-def _split_blocks_by_bin(blocks: pa.Table) -> dict[Partition, pa.Table]:
-    """Blocks cut at bin boundaries, so each partition holds exactly the coverage of its positions."""
-    out: dict[Partition, list[pa.Table]] = defaultdict(list)
+def _split_blocks_by_bin(blocks: pa.Table) -> list[tuple[Partition, pa.Table]]:
+    """Blocks cut at bin boundaries, so each partition holds exactly the coverage of its positions.
+
+    Each partition's rows come ordered by start and sample (a partition holds one contig). A block
+    across a boundary becomes one piece per bin it touches.
+    """
     if blocks.num_rows == 0:
-        return {}
-    start = blocks.column("start").to_numpy()
-    end = blocks.column("end").to_numpy()
-    first_bin, last_bin = start // BIN_SIZE, end // BIN_SIZE
-    codes = contig_codes(blocks.column("chrom"))
-    for bin_number in np.unique(np.concatenate([first_bin, last_bin])):
-        mask = (first_bin <= bin_number) & (last_bin >= bin_number)
-        if not mask.any():
-            continue
-        part = blocks.filter(pa.array(mask))
-        lo, hi = max(bin_number * BIN_SIZE, 1), (bin_number + 1) * BIN_SIZE - 1
-        clipped = part.set_column(2, "start", pc.max_element_wise(part.column("start"), pa.scalar(lo, pa.int32())))
-        clipped = clipped.set_column(3, "end", pc.min_element_wise(clipped.column("end"), pa.scalar(hi, pa.int32())))
-        for code in np.unique(codes[mask]):
-            out[(int(code), int(bin_number))].append(clipped.filter(pa.array(codes[mask] == code)))
-    return {p: pa.concat_tables(t) for p, t in out.items()}
+        return []
+    start = blocks.column("start").to_numpy().astype(np.int64)
+    end = blocks.column("end").to_numpy().astype(np.int64)
+    first_bin = start // BIN_SIZE
+    pieces = end // BIN_SIZE - first_bin + 1
+    row = np.repeat(np.arange(len(start)), pieces)
+    bin_of = first_bin[row] + np.arange(len(row)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    piece_start = np.maximum(start[row], np.maximum(bin_of * BIN_SIZE, 1))
+    piece_end = np.minimum(end[row], (bin_of + 1) * BIN_SIZE - 1)
+    codes = contig_codes(blocks.column("chrom"))[row]
+    order = np.lexsort((blocks.column("sample").to_numpy()[row], piece_start, bin_of, codes))
+    table = blocks.take(pa.array(row[order]))
+    table = table.set_column(2, "start", pa.array(piece_start[order], pa.int32()))
+    table = table.set_column(3, "end", pa.array(piece_end[order], pa.int32()))
+    return [(divmod(partition, 1 << 20), table.slice(lo, hi - lo))
+            for partition, lo, hi in _runs(((codes << 20) | bin_of)[order])]
 
 
 def covered_counts(blocks: pa.Table, chrom: str, positions: npt.NDArray[np.int32],
