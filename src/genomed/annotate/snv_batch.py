@@ -18,6 +18,7 @@ random variants.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -207,56 +208,53 @@ def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: I
            intron_number: Ints, n_exons: Ints, in_cds: Bools, first: Ints, kind: Ints, ref_aa: npt.NDArray[np.uint8],
            alt_aa: npt.NDArray[np.uint8], escapes: Bools, splice_p: Bools, n_snv: int,
            ) -> list[tuple[TranscriptEffect, ...]]:
-    """The effects, one Python object per kept pair, grouped per SNV (the only per-pair loops).
+    """The effects, one Python object per kept pair, grouped per SNV.
 
-    Pairs outside a CDS (most of them) and pairs in one are built by two loops, each reading only
-    the columns it needs; both write into one list in the final order.
+    Each field is first made a column (a list in the final order), then ``map`` builds the effects
+    from the columns: the per-pair work left to the interpreter is the effect's own constructor.
     """
     ids, genes, gene_ids, mane = table.ids, table.genes, table.gene_ids, table.mane
     proteins, heads, lengths = table.proteins, table.heads, table.protein_lengths
-    rows, numbers = pair_snv[order], t[order]
+    rows, numbers = pair_snv[order], t[order].tolist()
+    n = len(order)
     bits = mask[order]
     terms = {m: from_bits(m) for m in np.unique(bits).tolist()}
-    forward = [f"{r}>{a}" for r, a in zip(refs, alts, strict=True)]
-    backward = [f"{_COMPLEMENT[r]}>{_COMPLEMENT[a]}" for r, a in zip(refs, alts, strict=True)]
+    consequences = [terms[m] for m in bits.tolist()]
+    substitutions = [f"{r}>{a}" for r, a in zip(refs, alts, strict=True)]
+    substitutions += [f"{_COMPLEMENT[r]}>{_COMPLEMENT[a]}" for r, a in zip(refs, alts, strict=True)]
     changes = np.where(plus[order], rows, rows + len(refs)).tolist()
-    substitutions = forward + backward
     texts = position_texts(base[order], offset[order], utr3[order])
-    numbers_list, bits_list = numbers.tolist(), bits.tolist()
-    exons = number_pairs(exon_number[order], n_exons[order], place[order] == 1)
-    introns = number_pairs(intron_number[order], n_exons[order] - 1, place[order] == 2)
-    flat: list[TranscriptEffect] = [None] * len(order)  # type: ignore[list-item]  # every slot is filled below
+    hgvs_c = [heads[x] + text + substitutions[c] for x, text, c in zip(numbers, texts, changes, strict=True)]
+    hgvs_p: list[str | None] = [None] * n
+    cds_position: list[int | None] = [None] * n
+    protein_position: list[int | None] = [None] * n
+    ref_amino: list[str | None] = [None] * n
+    alt_amino: list[str | None] = [None] * n
+    nmd: list[bool | None] = [None] * n
     cds = in_cds[order]
-    splice = splice_p[order].tolist()
-    for k in np.flatnonzero(~cds).tolist():
-        number = numbers_list[k]
-        accession = ids[number]
-        consequences, impact = terms[bits_list[k]]
-        flat[k] = build_effect(
-            accession, genes[number], gene_ids[number], consequences, impact, mane[number],
-            heads[number] + texts[k] + substitutions[changes[k]],
-            f"{proteins[number]}:p.?" if splice[k] else None, exons[k], introns[k], None, None, lengths[number],
-            None, None, None)
+    for k in np.flatnonzero(splice_p[order] & ~cds).tolist():
+        hgvs_p[k] = f"{proteins[numbers[k]]}:p.?"
     chosen = np.flatnonzero(cds)
     for k, cds_first, change, ref_code, alt_code, escape in zip(
             chosen.tolist(), *(column[order][chosen].tolist() for column in (first, kind, ref_aa, alt_aa, escapes)),
             strict=True):
-        number = numbers_list[k]
-        accession = ids[number]
-        consequences, impact = terms[bits_list[k]]
         codon = cds_first // 3 + 1
-        hgvs_p = ref_amino = alt_amino = nmd = None
+        cds_position[k], protein_position[k] = cds_first + 1, codon
         if change:
-            ref_amino, alt_amino = chr(ref_code), chr(alt_code)
+            ref_amino[k], alt_amino[k] = ref, alt = chr(ref_code), chr(alt_code)
+            protein = proteins[numbers[k]]
             if change == _SYNONYMOUS:
-                hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}=)"
+                hgvs_p[k] = f"{protein}:p.({THREE_LETTER[ref]}{codon}=)"
             elif change == _MISSENSE:
-                hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}{THREE_LETTER[alt_amino]})"
+                hgvs_p[k] = f"{protein}:p.({THREE_LETTER[ref]}{codon}{THREE_LETTER[alt]})"
             else:
-                hgvs_p = f"{proteins[number]}:p.({THREE_LETTER[ref_amino]}{codon}Ter)"
-                nmd = escape
-        flat[k] = build_effect(
-            accession, genes[number], gene_ids[number], consequences, impact, mane[number],
-            heads[number] + texts[k] + substitutions[changes[k]], hgvs_p, exons[k], introns[k], cds_first + 1,
-            codon, lengths[number], ref_amino, alt_amino, nmd)
+                hgvs_p[k] = f"{protein}:p.({THREE_LETTER[ref]}{codon}Ter)"
+                nmd[k] = escape
+    flat = list(map(
+        build_effect, map(ids.__getitem__, numbers), map(genes.__getitem__, numbers),
+        map(gene_ids.__getitem__, numbers), map(itemgetter(0), consequences), map(itemgetter(1), consequences),
+        map(mane.__getitem__, numbers), hgvs_c, hgvs_p,
+        number_pairs(exon_number[order], n_exons[order], place[order] == 1),
+        number_pairs(intron_number[order], n_exons[order] - 1, place[order] == 2),
+        cds_position, protein_position, map(lengths.__getitem__, numbers), ref_amino, alt_amino, nmd))
     return grouped(rows, flat, n_snv)
