@@ -221,3 +221,28 @@ def test_all_demo_families_put_the_published_gene_first(tmp_path: Path) -> None:
     assert [f.gene for f in summary.families] == ["POGZ", "GTPBP2", "FGD1"]
     assert all(f.gene_rank == 1 and f.outcome == "solved" and f.report_status == "signed" for f in summary.families)
     assert all(f.exports["phenopacket"].is_file() for f in summary.families)
+
+
+def test_the_demo_shares_under_the_guard_and_revokes_at_once(demo_home: Path) -> None:
+    """The sharing chapter left its traces: documents loaded, a case offered, and the access grant's life audited."""
+    from sqlalchemy import select
+
+    from genomed.audit.models import AuditEntry
+    from genomed.share.models import AccessRequest, BeaconDocument, MatchCase
+
+    ctx = open_node(demo_home)
+    try:
+        with ctx.transaction() as session:
+            individuals = session.scalars(select(BeaconDocument.id).where(BeaconDocument.entry_type == "individual"))
+            assert len(list(individuals)) == 2504
+            (case,) = session.scalars(select(MatchCase)).all()
+            assert case.patient_id is not None and case.withdrawn_at is None
+            (grant,) = session.scalars(select(AccessRequest)).all()
+            assert grant.status == "revoked" and grant.revoked_at is not None
+            answers = [json.loads(entry.details) for entry in session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "beacon.query", AuditEntry.object_type == "g_variants"))]
+            # public: suppressed below the minimum count; the researcher: records, then counts once revoked
+            assert [(a["tier"], a["returned"], a["exists"]) for a in answers] == [
+                ("public", "count", False), ("controlled", "record", True), ("registered", "count", False)], answers
+    finally:
+        ctx.close()

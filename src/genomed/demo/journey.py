@@ -36,6 +36,7 @@ from genomed.catalog.users import add_user
 from genomed.context import NodeContext
 from genomed.data import data_file
 from genomed.demo.families import DEMO_CASES, DemoFamilies, DemoFamily, knowledge, prepare_families
+from genomed.demo.sharing import share_demo
 from genomed.errors import ConsentError, GenomedError, IllegalTransitionError
 from genomed.interpret.service import CandidateRecord, InterpretationOutcome, interpret_case
 from genomed.node import init_node
@@ -308,6 +309,10 @@ def _journey(ctx: NodeContext, summary: DemoSummary, say: Callable[[str], None],
     for case in rd_cases:
         summary.families.append(_interpret_and_report(ctx, case, sources, ctx.config.home / "reports",
                                                      len(prepared.manifest.genes), say))
+
+    if de_novo is not None:
+        share_demo(ctx, say, admin=ADMIN, steward=STEWARD, case_reference=rd_cases[0].reference,
+                   variant=VariantSpec(de_novo.chrom, de_novo.pos, de_novo.ref, de_novo.alt))
 
     consents.withdraw_consent(ctx, STEWARD, pseudonym=cancer, scopes=["research"],
                               reason="patient request by letter")
