@@ -24,6 +24,7 @@ import numpy.typing as npt
 from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
 from genomed.annotate.genetic_code import reverse_complement
 from genomed.annotate.model import TranscriptEffect, build_effect
+from genomed.annotate.snv_batch import effect_order
 from genomed.annotate.transcript_table import TranscriptTable, splice_windows
 
 Ints = npt.NDArray[np.int64]
@@ -204,10 +205,7 @@ def indel_effects(table: TranscriptTable, pair_row: Ints, pair_number: Ints, ind
                                                                       stop_codon, mask)), strict=True):
         facts[p] = protein(row_p, number, at, cds_first, cds_last, start_p, stop_p, bits)
         mask[p] = facts[p][0]
-    low = mask & -mask
-    severity = np.frexp(low.astype(np.float64))[1]
-    order = np.lexsort((t, table.id_rank[t], table.not_mane[t], severity, r))
-    order = order[wanted[order]]
+    order = effect_order(table, r, t, mask, wanted)
     return _build(table, order, r, t, mask, insertion, dup, moved_text, plus, place, first_base, first_offset,
                   first_star, last_base, last_offset, last_star, exon_number, intron_number, n_exons, in_cds,
                   tx_first, first, escapes_at, single_exon, splice_p, facts, n_rows), slow_row

@@ -94,7 +94,7 @@ def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, posit
     mask[intronic & ~coding] |= BIT["non_coding_transcript_variant"]
     exon_number = np.where(plus, local, n_exons - 1 - local) + 1
     intron_number = np.where(plus, local, n_exons - 2 - local) + 1
-    hgvs_tx, hgvs_offset = table.locate(t, g)
+    hgvs_tx, hgvs_offset = table.locate(t, g, row)
 
     # Exonic: non-coding exon, UTRs, or the CDS.
     tx = table.exon_tx[row] + np.where(plus, g - table.exon_start[row], table.exon_end[row] - 1 - g)
@@ -158,20 +158,37 @@ def snv_effects(table: TranscriptTable, pair_snv: Ints, pair_number: Ints, posit
     slow_snv = np.zeros(n_snv, dtype=bool)
     slow_snv[pair_snv[slow]] = True
     wanted = keep & ~slow_snv[pair_snv]
-    low = mask & -mask
-    severity = np.frexp(low.astype(np.float64))[1]
-    order = np.lexsort((t, table.id_rank[t], table.not_mane[t], severity, pair_snv))
-    order = order[wanted[order]]
+    order = effect_order(table, pair_snv, t, mask, wanted)
     return _build(table, order, pair_snv, t, mask, refs, alts, plus, place, base, hgvs_offset, utr3, exon_number,
                   intron_number, n_exons, in_cds, first, kind, ref_aa, alt_aa, escapes, splice_p, n_snv), slow_snv
+
+
+def effect_order(table: TranscriptTable, rows: Ints, number: Ints, mask: Ints, wanted: Bools) -> Ints:
+    """The wanted pairs in the order ``annotate`` gives effects: by row, most severe term, MANE Select first, id.
+
+    One integer key per pair, sorted once (pairs come grouped by row, so the sort has little to do).
+    """
+    chosen = np.flatnonzero(wanted)
+    low = mask[chosen] & -mask[chosen]
+    severity = np.frexp(low.astype(np.float64))[1]  # 1 + the rank of the most severe term, below 32
+    t = number[chosen]
+    if table.count >= 1 << 22:  # too many transcripts to share one key: sort on each part
+        order: Ints = chosen[np.lexsort((table.id_rank[t], table.not_mane[t], severity, rows[chosen]))]
+        return order
+    key = (rows[chosen] << 28) | (severity.astype(np.int64) << 23) | (table.not_mane[t].astype(np.int64) << 22) \
+        | table.id_rank[t]
+    order = chosen[np.argsort(key, kind="stable")]
+    return order
 
 
 def grouped(rows: Ints, flat: list[TranscriptEffect], count: int) -> list[tuple[TranscriptEffect, ...]]:
     """``flat`` (effects sorted by ``rows``, ascending) as one tuple per row, empty for rows without any."""
     out: list[tuple[TranscriptEffect, ...]] = [()] * count
-    present, starts = np.unique(rows, return_index=True)
+    if not len(rows):
+        return out
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(rows)) + 1))
     bounds = [*starts.tolist(), len(flat)]
-    for k, row in enumerate(present.tolist()):
+    for k, row in enumerate(rows[starts].tolist()):
         out[row] = tuple(flat[bounds[k]:bounds[k + 1]])
     return out
 
@@ -218,8 +235,9 @@ def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: I
     rows, numbers = pair_snv[order], t[order].tolist()
     n = len(order)
     bits = mask[order]
-    terms = {m: from_bits(m) for m in np.unique(bits).tolist()}
-    consequences = [terms[m] for m in bits.tolist()]
+    bits_list = bits.tolist()
+    terms = {m: from_bits(m) for m in set(bits_list)}
+    consequences = [terms[m] for m in bits_list]
     substitutions = [f"{r}>{a}" for r, a in zip(refs, alts, strict=True)]
     substitutions += [f"{_COMPLEMENT[r]}>{_COMPLEMENT[a]}" for r, a in zip(refs, alts, strict=True)]
     changes = np.where(plus[order], rows, rows + len(refs)).tolist()

@@ -104,7 +104,7 @@ class TranscriptTable:
         result: Ints = np.where(exonic, tx, -1)
         return result
 
-    def locate(self, number: Ints, g: Ints) -> tuple[Ints, Ints]:
+    def locate(self, number: Ints, g: Ints, row: Ints | None = None) -> tuple[Ints, Ints]:
         """HGVS placement of genomic base ``g`` on each transcript: (spliced position, intron offset).
 
         As :meth:`TranscriptMap.locate`: an exonic base has offset 0; an intronic one is counted
@@ -118,7 +118,8 @@ class TranscriptTable:
         outside = before | (g >= end)
         distance = np.where(before, start - g, g - end + 1)
         beyond = np.where(before == plus, -distance, self.length[number] - 1 + distance)
-        row = np.maximum(self.exon_row(number, g), 0)
+        if row is None:  # the caller may have it: max(exon_row(number, g), 0)
+            row = np.maximum(self.exon_row(number, g), 0)
         nxt = np.minimum(row + 1, len(self.exon_start) - 1)
         exonic = g < self.exon_end[row]
         tx = self.exon_tx[row] + np.where(plus, g - self.exon_start[row], self.exon_end[row] - 1 - g)
