@@ -15,13 +15,19 @@ so that one carrier more or less changes the probability of any answer by a fact
 guard's donor ledger charges. Far above an edge the answer is practically certain and the
 evidence practically nil, so common alleles cost their carriers nothing; far below, a "yes" is
 rare (a fraction ``exp(-slope x distance) / 2``) but when given it is charged like any other.
+
+The price of a bounded factor is that no count is certain, not even zero: an allele nobody
+carries is answered "yes" a fraction ``exp(-slope x min_count) / 2`` of the time (1.6% with
+slope ln 2 and min_count 5; 0.05% with min_count 10). A rule that never says "yes" below some
+count has an infinite factor at that count, and a ledger charging it would have to leave out
+every carrier there, which moves the infinite factor one count up, and so on.
 """
 
 from __future__ import annotations
 
 import math
 
-SLOPE = 1.25  # nats of evidence one carrier can add to one answer, at most
+SLOPE = math.log(2)  # nats of evidence one carrier can add to one answer, at most (the guard's default)
 
 
 def laplace_cdf(x: float) -> float:
@@ -65,8 +71,8 @@ def release_probabilities(count: int, edges: list[int], slope: float = SLOPE) ->
 
     >>> {k: round(v, 3) for k, v in release_probabilities(5, [5]).items()}
     {0: 0.5, 5: 0.5}
-    >>> round(release_probabilities(0, [5])[5], 4)  # an absent allele: "yes" about once in 1,000
-    0.001
+    >>> round(release_probabilities(0, [5])[5], 4)  # an absent allele: "yes" one time in 64
+    0.0156
     >>> round(sum(release_probabilities(12, [5, 10, 25]).values()), 12)
     1.0
     """
@@ -105,8 +111,8 @@ def evidence(answer: int, count: int, edges: list[int], slope: float = SLOPE) ->
     Positive when the answer is likelier with the carrier than without (evidence of membership).
 
     >>> round(evidence(5, 6, [5]), 3), round(evidence(0, 6, [5]), 3)
-    (0.539, -1.25)
-    >>> round(evidence(5, 40, [5]), 12)  # a common allele: nothing to learn from its "yes"
+    (0.405, -0.693)
+    >>> round(evidence(5, 40, [5]), 9)  # a common allele: nothing to learn from its "yes"
     0.0
     """
     with_carrier = release_probabilities(count, edges, slope)[answer]

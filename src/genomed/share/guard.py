@@ -3,7 +3,8 @@
 Three mechanisms bound re-identification by membership inference (Shringarpure & Bustamante 2015,
 who showed that a few hundred "is this allele here?" queries identify a genome in a beacon):
 
-* **minimum counts**: a count below ``min_count`` is answered as 0 (and "exists" as false). The
+* **minimum counts** (:meth:`PrivacyGuard.count`, :meth:`PrivacyGuard.exists`, for callers that
+  only know a count): a count below ``min_count`` is answered as 0 (and "exists" as false). The
   answer has the same shape as a true absence, so nothing tells the requester that a suppression
   happened: rare alleles, the ones that carry the paper's attack, stop answering;
 * **query budgets**: each identity (passport subject, peer node, or address) may ask at most
@@ -29,12 +30,15 @@ with the default). This is the per-donor budget of Raisaro et al. (2017, JAMIA 2
 "Addressing Beacon re-identification attacks"), charged with each answer's actual evidence so
 that common alleles cost nothing, over answers drawn at random so that no single answer can be
 infinitely telling (a deterministic threshold makes the one answer a donor tips certain proof).
+No single answer may tell more than the whole cap (the ramp's slope is ``log(membership_odds)``),
+so a donor is left out only once earlier answers have spent its evidence, never by construction.
 Two approximations are measured by the attack harness rather than proved: evidence is charged
-as each answer's own likelihood ratio, one answer at a time; and a donor's presence changes the
-*other* carriers' charges, and so which of them later answers leave out. The price is utility
-near the threshold: alleles carried by about ``min_count`` donors answer at random, and a donor
-out of budget no longer counts towards them. Answers are not cached: asking again draws again,
-and is charged again.
+as each answer's own likelihood ratio at the counts it was drawn from; and a donor's presence
+changes the *other* carriers' charges, and so which of them later answers leave out. The price
+is utility near the threshold: ``min_count`` becomes the count answered "yes" half the time,
+fewer carriers are answered "yes" with a probability halving per carrier (even none: 1.6% of
+absent alleles with ``min_count`` 5, 0.05% with 10), and a donor out of evidence no longer
+counts. Answers are not cached: asking again draws again, and is charged again.
 
 Controlled-tier answers (a grant for the dataset) are neither suppressed nor budgeted nor
 ledgered: they are the accountable access a data access committee approved. Every answer is
@@ -90,6 +94,13 @@ class PrivacyGuard:
         # Answers near the threshold are drawn from the operating system's generator: an attacker
         # who could predict the draws could tell which answers a member's presence changed.
         self.rng = rng if rng is not None else random.SystemRandom()
+
+    @property
+    def slope(self) -> float:
+        """Nats one carrier can add to one answer: the whole ledger cap, so that no single answer has
+        to leave out a donor with nothing spent (leaving donors out by construction would make the
+        answers' real odds steeper than the ones charged)."""
+        return math.log(self.settings.membership_odds)
 
     def period(self) -> str:
         """The current budget period, e.g. ``2026-11-27`` (day) or ``2026-11-27T13`` (hour)."""
@@ -162,13 +173,13 @@ class PrivacyGuard:
 
         The charges themselves are atomic, but the check before them is not: two answers about
         the same donors computed at the same moment may both pass it, so the cap can be overrun
-        by one answer's evidence per simultaneous request (at most ``answer_slope`` nats each).
+        by one answer's evidence per simultaneous request (at most :attr:`slope` nats each).
         """
         donors = set(carriers)
         if requester.tier_for(dataset_id) >= Tier.CONTROLLED:
             return len(donors) if granularity == "count" else int(bool(donors))
         boolean = granularity == "boolean"
-        slope = self.settings.answer_slope
+        slope = self.slope
         edges = edges_for(self.settings.min_count, len(donors), boolean, slope)
         u = self.rng.random()
         released = draw(len(donors), edges, u, slope)
@@ -194,15 +205,15 @@ class PrivacyGuard:
 
     def release_probabilities(self, carriers: int, granularity: Granularity = "boolean") -> dict[int, float]:
         """P(answer | ``carriers`` counted) below the controlled tier: what an attacker who read this code knows."""
-        edges = edges_for(self.settings.min_count, carriers, granularity == "boolean", self.settings.answer_slope)
-        probabilities = release_probabilities(carriers, edges, self.settings.answer_slope)
+        edges = edges_for(self.settings.min_count, carriers, granularity == "boolean", self.slope)
+        probabilities = release_probabilities(carriers, edges, self.slope)
         if granularity == "boolean":
             return {0: probabilities[0], 1: 1.0 - probabilities[0]}
         return probabilities
 
     def _evidence(self, released: int, carriers: int, edges: list[int]) -> float:
         """The evidence an answer gives about each of ``carriers`` (none when there are none)."""
-        return max(0.0, evidence(released, carriers, edges, self.settings.answer_slope)) if carriers else 0.0
+        return max(0.0, evidence(released, carriers, edges, self.slope)) if carriers else 0.0
 
     def _spent(self, session: Session, donors: Collection[str]) -> dict[str, int]:
         keys = {(DONOR_PREFIX + donor)[:256]: donor for donor in donors}

@@ -16,7 +16,6 @@ place::
     period = "day"                     # "day" or "hour"
     membership_odds = 2.0              # donor ledger: how far all answers together may raise the odds that a
                                        # donor is in (a membership test's power <= this x its false-positive rate)
-    answer_slope = 1.25                # nats one carrier may add to one answer near the threshold
 
     [[brokers]]                        # passport brokers whose visas this node trusts
     issuer = "https://broker.example.org"
@@ -68,15 +67,12 @@ class GuardSettings:
     budget_registered: int = 1000
     period: str = "day"
     membership_odds: float = 2.0
-    answer_slope: float = 1.25
 
     def __post_init__(self) -> None:
         if self.min_count < 1:
             raise ConfigurationError("guard.min_count must be at least 1")
-        if not self.membership_odds > 1:
-            raise ConfigurationError("guard.membership_odds must be above 1")
-        if not 0 < self.answer_slope <= 20:
-            raise ConfigurationError("guard.answer_slope must be above 0 (and at most 20)")
+        if not 1 < self.membership_odds <= 1e6:
+            raise ConfigurationError("guard.membership_odds must be above 1 (and at most 1e6)")
         if self.budget_public < 1 or self.budget_registered < 1:
             raise ConfigurationError("guard budgets must be at least 1 query")
         if self.period not in ("day", "hour"):

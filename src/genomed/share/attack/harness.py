@@ -269,8 +269,7 @@ def run_membership_attack(population: BeaconPopulation, *, queries: int = 1000, 
     Base.metadata.create_all(engine, tables=[PrivacyBudget.__table__])  # type: ignore[list-item]
     report = AttackReport(population=population.parameters(), queries=queries, fpr=fpr, tier=tier.beacon_name,
                           guard={"min_count": guard_settings.min_count, "budget": guard.budget_of(probe),
-                                 "period": guard_settings.period, "membership_odds": guard_settings.membership_odds,
-                                 "answer_slope": guard_settings.answer_slope},
+                                 "period": guard_settings.period, "membership_odds": guard_settings.membership_odds},
                           targets=(int(members.size), int(outsiders.size)))
     jobs = [(beacon, s) for beacon in beacons for s in strategies(population, *release[beacon]).values()
             if only is None or s.name in only]
