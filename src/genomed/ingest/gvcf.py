@@ -176,12 +176,13 @@ class _Decoder:
         def number(name: str) -> npt.NDArray[np.int64]:
             if name not in columns:
                 return np.full(n, -1, dtype=np.int64)
-            values: npt.NDArray[np.int64] = columns[name].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            column = columns[name].fill_null(-1) if columns[name].null_count else columns[name]
+            values: npt.NDArray[np.int64] = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
             return values
 
         gq, dp, min_dp = number("gq"), number("dp"), number("min_dp")
         decoded = Decoded([], counts, notes, [], [], np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int32), ())
-        self._observe_ploidy(decoded, ucsc, pos, called, ploidy, allele_1, allele_2)
+        self._observe_ploidy(decoded, [c for c, _ in contigs], chrom_index, pos, called, ploidy, allele_1, allele_2)
 
         # reference blocks: every line at which the sample is called hom-ref
         is_block = primary & homref
@@ -365,13 +366,16 @@ class _Decoder:
                                   np.asarray(alt.to_pylist(), dtype=object), key, filter_pass.astype(bool),
                                   first_row + rows)
 
-    def _observe_ploidy(self, decoded: Decoded, ucsc: npt.NDArray[Any], pos: npt.NDArray[np.int64],
-                        called: npt.NDArray[np.bool_], ploidy: npt.NDArray[np.int64],
+    def _observe_ploidy(self, decoded: Decoded, names: list[str | None], chrom_index: npt.NDArray[Any],
+                        pos: npt.NDArray[np.int64], called: npt.NDArray[np.bool_], ploidy: npt.NDArray[np.int64],
                         allele_1: npt.NDArray[np.int64], allele_2: npt.NDArray[np.int64]) -> None:
+        """Haploid and diploid calls on chrX outside the PARs, and chrY evidence (``names``: the UCSC name of
+        each contig spelling of the batch, which ``chrom_index`` numbers)."""
         for chrom in ("chrX", "chrY"):
-            on = ucsc == chrom
-            if not on.any():
+            spellings = [i for i, name in enumerate(names) if name == chrom]
+            if not spellings:
                 continue
+            on = np.isin(chrom_index, spellings)
             for start, stop in self.config.par.get(chrom, ()):
                 on &= ~((pos >= start) & (pos <= stop))
             if chrom == "chrX":

@@ -183,7 +183,7 @@ def stream_into_batch(writer: BatchWriter, streams: list[IngestStream], *, catal
     A multi-sample VCF is one stream; a gVCF batch is one stream per single-sample file, each file's
     sample numbered by its place in ``streams``. The files of a gVCF batch are independent, so they
     are read in ``workers`` forked processes (default: one per core) when that is safe; see
-    :func:`_gvcf_samples`. The result is the same either way.
+    :func:`read_gvcfs`. The result is the same either way.
     """
     if writer.source == "gvcf":
         return _gvcf_batch(writer, streams, catalog_sex or {}, trios or [], thresholds, workers)
@@ -204,7 +204,7 @@ def stream_into_batch(writer: BatchWriter, streams: list[IngestStream], *, catal
 
 
 @dataclass
-class _GvcfResult:
+class GvcfResult:
     """One gVCF read to the end: what the parent needs of it (pickled back from a forked worker)."""
 
     qc: QCOutcome
@@ -214,7 +214,7 @@ class _GvcfResult:
 
 
 def _read_gvcf(stream: IngestStream, number: int, catalog_sex: dict[str, str], trios: list[tuple[str, str, str]],
-               thresholds: QCThresholds | None) -> _GvcfResult:
+               thresholds: QCThresholds | None) -> GvcfResult:
     """Read one single-sample gVCF: its QC, and its rows with coverage merged (the raw blocks never leave)."""
     accumulator = QCAccumulator(stream.samples, stream.build, catalog_sex=catalog_sex, trios=trios,
                                 thresholds=thresholds)
@@ -222,7 +222,7 @@ def _read_gvcf(stream: IngestStream, number: int, catalog_sex: dict[str, str], t
     for chunk in stream.chunks():
         accumulator.add(chunk)
         collector.add(chunk)
-    return _GvcfResult(accumulator.result(stream.samples), collector.rows(), stream.counts, list(stream.samples))
+    return GvcfResult(accumulator.result(stream.samples), collector.rows(), stream.counts, list(stream.samples))
 
 
 # What forked workers read (set by the parent only around the fork; see _gvcf_samples).
@@ -236,16 +236,18 @@ def _start_worker() -> None:
     gc.disable()
 
 
-def _read_gvcf_forked(number: int) -> _GvcfResult:
+def _read_gvcf_forked(number: int) -> GvcfResult:
     if _FORKED is None:  # never: the parent sets it before forking
         raise RuntimeError("no gVCF streams in this worker")
     streams, catalog_sex, trios, thresholds = _FORKED
     return _read_gvcf(streams[number], number, catalog_sex, trios, thresholds)
 
 
-def _gvcf_samples(streams: list[IngestStream], catalog_sex: dict[str, str], trios: list[tuple[str, str, str]],
-                  thresholds: QCThresholds | None, workers: int | None) -> Iterator[_GvcfResult]:
-    """Every gVCF of the batch read, in order: in forked workers when there are several files and cores.
+def read_gvcfs(streams: list[IngestStream], catalog_sex: dict[str, str] | None = None,
+               trios: list[tuple[str, str, str]] | None = None, thresholds: QCThresholds | None = None,
+               workers: int | None = None) -> Iterator[GvcfResult]:
+    """Every gVCF of a batch read, in order (sample ``n`` is ``streams[n]``'s): in forked workers, one per
+    core (or ``workers``), when there are several files and cores.
 
     Why processes: the reader of one gVCF is mostly one thread holding the GIL (htslib's query runs
     in-process), so threads would not overlap; files are independent, and what a worker sends back
@@ -256,6 +258,7 @@ def _gvcf_samples(streams: list[IngestStream], catalog_sex: dict[str, str], trio
     """
     import multiprocessing
 
+    catalog_sex, trios = catalog_sex or {}, trios or []
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = min(workers, len(streams))
@@ -277,7 +280,7 @@ def _gvcf_batch(writer: BatchWriter, streams: list[IngestStream], catalog_sex: d
                 workers: int | None) -> tuple[list[QCOutcome], list[BatchSample]]:
     qc: list[QCOutcome] = []
     batch_samples: list[BatchSample] = []
-    results = _gvcf_samples(streams, catalog_sex, trios, thresholds, workers)
+    results = read_gvcfs(streams, catalog_sex, trios, thresholds, workers)
     for number, (stream, result) in enumerate(zip(streams, results, strict=True)):
         writer.add_gvcf_sample(result.rows)
         stream.counts = result.counts          # a worker's stream is a copy: bring back what it learnt
