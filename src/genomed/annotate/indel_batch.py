@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ import numpy.typing as npt
 from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
 from genomed.annotate.genetic_code import reverse_complement
 from genomed.annotate.model import TranscriptEffect, build_effect
-from genomed.annotate.snv_batch import effect_order
+from genomed.annotate.snv_batch import effect_order, grouped, number_pairs, position_texts
 from genomed.annotate.transcript_table import TranscriptTable, splice_windows
 
 Ints = npt.NDArray[np.int64]
@@ -211,52 +212,53 @@ def indel_effects(table: TranscriptTable, pair_row: Ints, pair_number: Ints, ind
                   tx_first, first, escapes_at, single_exon, splice_p, facts, n_rows), slow_row
 
 
-def _position(base: int, offset: int, star: bool) -> str:
-    text = f"*{base}" if star else str(base)
-    return f"{text}{offset:+d}" if offset else text
-
-
 def _build(table: TranscriptTable, order: Ints, r: Ints, t: Ints, mask: Ints, insertion: Bools, dup: Bools,
            moved_text: Sequence[str | None], plus: Bools, place: Ints, first_base: Ints, first_offset: Ints,
            first_star: Bools, last_base: Ints, last_offset: Ints, last_star: Bools, exon_number: Ints,
            intron_number: Ints, n_exons: Ints, in_cds: Bools, tx_first: Ints, first: Ints, escapes_at: Ints,
            single_exon: Bools, splice_p: Bools, facts: dict[int, ProteinFacts],
            n_rows: int) -> list[tuple[TranscriptEffect, ...]]:
-    """The effects, one Python object per kept pair, grouped per indel."""
+    """The effects, one Python object per kept pair, grouped per indel (columns first, then ``map``)."""
     ids, genes, gene_ids, mane = table.ids, table.genes, table.gene_ids, table.mane
-    proteins, prefixes, lengths = table.proteins, table.prefixes, table.protein_lengths
-    effects: list[list[TranscriptEffect]] = [[] for _ in range(n_rows)]
-    columns = (r[order], t[order], mask[order], insertion[order], dup[order], plus[order], place[order],
-               first_base[order], first_offset[order], first_star[order], last_base[order], last_offset[order],
-               last_star[order], exon_number[order], intron_number[order], n_exons[order], in_cds[order],
-               tx_first[order], first[order], escapes_at[order], single_exon[order], splice_p[order])
-    for (p, row, number, bits, inserted, duplicate, forward, where, b1, o1, s1, b2, o2, s2, exon, intron, total,
-         cds, at, cds_first, escape_from, alone, splice) in zip(
-            order.tolist(), *(column.tolist() for column in columns), strict=True):
-        one = _position(b1, o1, s1)
-        two = one if (b1, o1, s1) == (b2, o2, s2) else _position(b2, o2, s2)
-        span = one if two is one else f"{one}_{two}"
-        if not inserted:
-            text = f"{span}del"
-        elif duplicate:
-            text = f"{span}dup"
+    proteins, heads, lengths = table.proteins, table.heads, table.protein_lengths
+    numbers, bits = t[order].tolist(), mask[order].tolist()
+    n = len(order)
+    terms = {m: from_bits(m) for m in set(bits)}
+    consequences = [terms[m] for m in bits]
+    ones = position_texts(first_base[order], first_offset[order], first_star[order])
+    twos = position_texts(last_base[order], last_offset[order], last_star[order])
+    same = ((first_base == last_base) & (first_offset == last_offset) & (first_star == last_star))[order].tolist()
+    hgvs_c: list[str] = []
+    for p, number, inserted, duplicate, forward, one, two, alike in zip(
+            order.tolist(), numbers, insertion[order].tolist(), dup[order].tolist(), plus[order].tolist(), ones,
+            twos, same, strict=True):
+        if not inserted or duplicate:
+            hgvs_c.append(f"{heads[number]}{one if alike else f'{one}_{two}'}{'dup' if inserted else 'del'}")
         else:
             bases = moved_text[p] or ""
-            text = f"{one}_{two}ins{bases if forward else reverse_complement(bases)}"
-        hgvs_p = ref_amino = alt_amino = nmd = None
-        cds_position = protein_position = None
-        if cds:
-            _, hgvs_p, protein_position, ref_amino, alt_amino, stop_tx = facts[p]
-            cds_position = cds_first + 1
-            if bits & _TRUNCATING:
-                nmd = alone or stop_tx == -1 or (stop_tx if stop_tx is not None else at) >= escape_from
-        elif splice:
-            hgvs_p = f"{proteins[number]}:p.?"
-        consequences, impact = from_bits(bits)
-        accession = ids[number]
-        effects[row].append(build_effect(
-            accession, genes[number], gene_ids[number], consequences, impact, mane[number],
-            f"{accession}:{prefixes[number]}{text}", hgvs_p,
-            (exon, total) if where == 1 else None, (intron, total - 1) if where == 2 else None,
-            cds_position, protein_position, lengths[number], ref_amino, alt_amino, nmd))
-    return [tuple(found) for found in effects]
+            hgvs_c.append(f"{heads[number]}{one}_{two}ins{bases if forward else reverse_complement(bases)}")
+    hgvs_p: list[str | None] = [None] * n
+    cds_position: list[int | None] = [None] * n
+    protein_position: list[int | None] = [None] * n
+    ref_amino: list[str | None] = [None] * n
+    alt_amino: list[str | None] = [None] * n
+    nmd: list[bool | None] = [None] * n
+    cds = in_cds[order]
+    for k in np.flatnonzero(splice_p[order] & ~cds).tolist():
+        hgvs_p[k] = f"{proteins[numbers[k]]}:p.?"
+    chosen = np.flatnonzero(cds)
+    for k, p, at, cds_first, escape_from, alone in zip(
+            chosen.tolist(), order[chosen].tolist(),
+            *(column[order][chosen].tolist() for column in (tx_first, first, escapes_at, single_exon)), strict=True):
+        _, hgvs_p[k], protein_position[k], ref_amino[k], alt_amino[k], stop_tx = facts[p]
+        cds_position[k] = cds_first + 1
+        if bits[k] & _TRUNCATING:
+            nmd[k] = alone or stop_tx == -1 or (stop_tx if stop_tx is not None else at) >= escape_from
+    flat = list(map(
+        build_effect, map(ids.__getitem__, numbers), map(genes.__getitem__, numbers),
+        map(gene_ids.__getitem__, numbers), map(itemgetter(0), consequences), map(itemgetter(1), consequences),
+        map(mane.__getitem__, numbers), hgvs_c, hgvs_p,
+        number_pairs(exon_number[order], n_exons[order], place[order] == 1),
+        number_pairs(intron_number[order], n_exons[order] - 1, place[order] == 2),
+        cds_position, protein_position, map(lengths.__getitem__, numbers), ref_amino, alt_amino, nmd))
+    return grouped(r[order], flat, n_rows)
