@@ -11,6 +11,7 @@ place::
 
     [guard]
     min_count = 5                      # counts below this are answered as 0 below the controlled tier
+                                       # (the donor ledger's answers say "yes" half the time at it)
     budget_public = 200                # queries per identity per budget period
     budget_registered = 1000
     period = "day"                     # "day" or "hour"
