@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from genomed.errors import MalformedVCFError
+from genomed.ingest.chunks import BlockChunk
+from genomed.ingest.reader import read_vcf
 from genomed.simulate.cohort import simulate_cohort
 from genomed.store.ingestion import open_stream, stream_into_batch
 from genomed.store.layout import read_manifest
@@ -75,3 +78,21 @@ def test_a_malformed_gvcf_in_a_worker_is_reported_as_in_one_process(gvcfs: list[
         assert not (store / "manifest.json").exists()
         assert not list((store / "staging").iterdir())
     assert messages[0] == messages[1]
+
+
+def test_merged_blocks_do_not_depend_on_where_the_readers_cut_their_batches(gvcfs: list[Path]) -> None:
+    """The fast path decodes a file in one batch, cyvcf2 in batches of 4,096 lines: adjacent blocks across
+    those cuts are merged all the same, and no two rows left touch."""
+    with gzip.open(gvcfs[0], "rt") as handle:
+        lines = sum(1 for line in handle if not line.startswith("#"))
+    assert lines > 2 * 4096
+
+    def rows(fast_path: bool) -> list[tuple[Any, ...]]:
+        chunks = read_vcf(gvcfs[0], expected_build="GRCh38", chunk_size=50, gvcf_fast_path=fast_path)
+        return [(c.chrom[i], int(c.start[i]), int(c.end[i]), int(c.min_dp[i]), int(c.gq[i]))
+                for c in chunks if isinstance(c, BlockChunk) for i in range(len(c))]
+
+    merged = rows(True)
+    assert merged == rows(False)
+    assert 0 < len(merged) < lines / 20
+    assert all(b[0] != a[0] or b[1] > a[2] + 1 for a, b in itertools.pairwise(merged))

@@ -310,8 +310,8 @@ def test_gvcf_reference_blocks_and_variants(tmp_path: Path) -> None:
     records = [c for c in chunks if isinstance(c, RecordChunk)]
     block_rows = [(c.chrom[i], int(c.start[i]), int(c.end[i]), int(c.min_dp[i]), int(c.gq[i]))
                   for c in blocks for i in range(len(c))]
-    assert block_rows == [("chr1", 1000, 1999, 25, 60), ("chr1", 2001, 2100, 20, 45),
-                          ("chr1", 2101, 2101, 30, 80),                       # hom-ref at a variant site
+    assert block_rows == [("chr1", 1000, 1999, 25, 60),
+                          ("chr1", 2001, 2101, 20, 45),   # a block and the hom-ref call at 2101 after it, merged
                           ("chrX", X_NONPAR, X_NONPAR + 100, 10, 40)]
     assert all((c.sample == 0).all() for c in blocks)
     rows = [(c.chrom[i], int(c.pos[i]), c.ref[i], c.alt[i], int(c.an[i])) for c in records for i in range(len(c))]

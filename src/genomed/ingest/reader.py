@@ -37,8 +37,9 @@ Conventions of the chunks (see :mod:`genomed.ingest.chunks`):
   chrX), so hemizygous calls are counted as such without knowing the sample's sex;
 * in a gVCF, a reference block (ALT only ``<NON_REF>``/``<*>``/``.``) and any record at which the
   sample is called homozygous reference become :class:`BlockChunk` rows (they are coverage, not
-  variants); records at which the sample carries a real ALT become :class:`RecordChunk` rows; the
-  rest (no-calls, calls of ``<NON_REF>`` only) say nothing about any variant and are counted;
+  variants), adjacent ones merged into one row with their least depth and GQ; records at which the
+  sample carries a real ALT become :class:`RecordChunk` rows; the rest (no-calls, calls of
+  ``<NON_REF>`` only) say nothing about any variant and are counted;
 * the samples' ploidy on the sex chromosomes is only known once the file is read: when the
   iteration ends, ``stream.samples`` is updated with the observed ``x_ploidy`` (1 when most of the
   sample's called chrX genotypes outside the PARs are haploid) and ``y_ploidy`` (1 when the sample
@@ -191,22 +192,45 @@ class _RecordAccumulator:
 
 
 class _BlockAccumulator:
-    """Reference blocks gathered batch by batch (as columns) and cut into chunks of a fixed size."""
+    """Reference blocks gathered batch by batch (as columns), adjacent ones merged, cut into chunks of a fixed size.
+
+    Why merged: a gVCF cuts its reference calls into blocks wherever the GQ band or the depth changed,
+    hundreds of thousands per exome, while their consumers only ask which positions are covered
+    (allele numbers) and how many bases (QC). A block that starts right after the previous one ends,
+    on the same contig, extends it; the row keeps the least depth and GQ of its blocks. The last row
+    stays open, since the next batch may extend it, until :meth:`close`: so the rows do not depend
+    on where batches end (both readers give the same chunks).
+    """
 
     def __init__(self) -> None:
         self.parts: list[BlockRows] = []
-        self.rows = 0
+        self.rows = 0                       # closed rows, ready to be taken
+        self._open: BlockRows | None = None
 
     def __len__(self) -> int:
         return self.rows
 
     def add(self, rows: BlockRows) -> None:
-        self.parts.append(rows)
-        self.rows += len(rows.start)
+        if self._open is not None:
+            rows = BlockRows(*(np.concatenate([getattr(self._open, name), getattr(rows, name)])
+                               for name in _BLOCK_COLUMNS))
+        merged = _merge_adjacent(rows)
+        last = len(merged.start) - 1
+        self._open = BlockRows(*(getattr(merged, name)[last:] for name in _BLOCK_COLUMNS))
+        if last:
+            self.parts.append(BlockRows(*(getattr(merged, name)[:last] for name in _BLOCK_COLUMNS)))
+            self.rows += last
+
+    def close(self) -> None:
+        """The stream has ended: the open row is complete."""
+        if self._open is not None:
+            self.parts.append(self._open)
+            self.rows += 1
+            self._open = None
 
     def take(self, n: int) -> BlockChunk:
         """The first ``n`` rows (or all) as a chunk; only the parts they come from are copied."""
-        names = ("chrom", "start", "end", "min_dp", "gq")
+        names = _BLOCK_COLUMNS
         wanted = min(n, self.rows)
         pieces: list[BlockRows] = []
         got = 0
@@ -227,6 +251,33 @@ class _BlockAccumulator:
         return BlockChunk(sample=np.zeros(wanted, dtype=np.int32), chrom=chrom.tolist(),
                           start=start.astype(np.int32), end=end.astype(np.int32), min_dp=min_dp.astype(np.int32),
                           gq=np.clip(gq, -1, 32767).astype(np.int16))
+
+
+_BLOCK_COLUMNS = ("chrom", "start", "end", "min_dp", "gq")
+
+
+def _merge_adjacent(rows: BlockRows) -> BlockRows:
+    """Runs of adjacent blocks (same contig, each starting one past the previous end) as one row each, with the
+    least known (non-negative) depth and GQ of the run, -1 if none is known."""
+    chrom, start, end = rows.chrom, rows.start, rows.end
+    if len(start) < 2:
+        return rows
+    joins = np.zeros(len(start), dtype=bool)
+    joins[1:] = (start[1:] == end[:-1] + 1) & (chrom[1:] == chrom[:-1])
+    if not joins.any():
+        return rows
+    heads = np.flatnonzero(~joins)
+    tails = np.r_[heads[1:], len(start)] - 1
+
+    def least(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        lowest = np.minimum.reduceat(np.where(values >= 0, values, _UNKNOWN_DEPTH), heads)
+        result: npt.NDArray[np.int64] = np.where(lowest == _UNKNOWN_DEPTH, -1, lowest)
+        return result
+
+    return BlockRows(chrom[heads], start[heads], end[tails], least(rows.min_dp), least(rows.gq))
+
+
+_UNKNOWN_DEPTH = np.iinfo(np.int64).max
 
 
 def _concat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
@@ -339,6 +390,7 @@ class IngestStream:
                 tickets.release()
             if len(records):
                 yield records.take(len(records))
+            blocks.close()
             if len(blocks):
                 yield blocks.take(len(blocks))
             self._finish()
