@@ -26,6 +26,7 @@ from genomed.annotate.gene_models import load_gff3
 from genomed.annotate.mane import Transcript
 from genomed.annotate.model import Impact, TranscriptEffect, Variant
 from genomed.data import data_file
+from genomed.errors import InputError
 from genomed.genome.mapped_fasta import MappedFasta
 from genomed.genome.reference import ReferenceGenome, Region, open_reference
 from genomed.simulate.sequence import SyntheticReference, build_reference, encode
@@ -237,3 +238,20 @@ def test_short_translation_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
     short = [genetic_code.translate(s, to_stop=k % 2 == 0) for k, s in enumerate(sequences)]
     monkeypatch.setattr(genetic_code, "_SHORT", -1)
     assert short == [genetic_code.translate(s, to_stop=k % 2 == 0) for k, s in enumerate(sequences)]
+
+
+def test_annotate_many_refuses_what_annotate_refuses(world: tuple[list[Transcript], SyntheticReference, Path]) -> None:
+    """A REF the reference contradicts (SNV or indel, read through pysam or the memory map) and a symbolic allele."""
+    transcripts, synthetic, fasta = world
+    t = next(t for t in transcripts if t.coding)
+    g = t.cds_start + 30
+    base = synthetic.fetch("chr21", g, g + 3)
+    wrong, deleted = (next(b for b in "ACGT" if b != base[k]) for k in (0, 1))
+    for reference in (synthetic, open_reference(fasta, "GRCh38")):
+        annotator = Annotator(transcripts, reference)
+        for bad in (Variant("chr21", g + 1, wrong, base[1] if base[1] != wrong else base[0]),
+                    Variant("chr21", g + 1, base[0] + deleted + base[2], base[0])):
+            with pytest.raises(InputError, match="does not match the reference"):
+                annotator.annotate_many([Variant("chr21", g + 1, base[0], "T" if base[0] != "T" else "G"), bad])
+        with pytest.raises(InputError, match="not a sequence"):
+            annotator.annotate_many([Variant("chr21", g + 1, base[0], "<DEL>")])
