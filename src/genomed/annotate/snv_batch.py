@@ -206,17 +206,21 @@ def number_pairs(number: Ints, total: Ints, wanted: Bools) -> list[tuple[int, in
 
 
 def position_texts(base: Ints, offset: Ints, star: Bools) -> list[str]:
-    """HGVS positions as text: ``36``, ``-15``, ``*20``, ``36+10``, ``-15-2``.
+    """HGVS positions as text: ``36``, ``-15``, ``*20``, ``36+10``, ``-15-2``, ``*20+3``.
 
-    >>> position_texts(np.array([36, -15, 20, 36]), np.array([0, -2, 0, 10]), np.array([False, False, True, False]))
-    ['36', '-15-2', '*20', '36+10']
+    >>> position_texts(np.array([36, -15, 20, 36, 20]), np.array([0, -2, 0, 10, 3]),
+    ...                np.array([False, False, True, False, True]))
+    ['36', '-15-2', '*20', '36+10', '*20+3']
     """
-    plain = ~(star | (offset != 0))
     texts: list[str] = list(map(str, base.tolist()))
-    for k, b, o, s in zip(*(column.tolist() for column in (np.flatnonzero(~plain), base[~plain], offset[~plain],
-                                                              star[~plain])), strict=True):
-        text = f"*{b}" if s else texts[k]
-        texts[k] = f"{text}{o:+d}" if o else text
+    for form, chosen in (("%d%+d", ~star & (offset != 0)), ("*%d", star & (offset == 0)),
+                         ("*%d%+d", star & (offset != 0))):
+        rows = np.flatnonzero(chosen)
+        if not len(rows):
+            continue
+        values = zip(base[rows].tolist(), offset[rows].tolist(), strict=True) if "+" in form else base[rows].tolist()
+        for k, text in zip(rows.tolist(), map(form.__mod__, values), strict=True):
+            texts[k] = text
     return texts
 
 
