@@ -58,7 +58,8 @@ def test_records_after_approval_and_counts_right_after_revocation(node: tuple[No
     ctx, cohort = node
     port = free_port()
     settings = SharingSettings(beacon=BeaconSettings(id=DATASET, public_url=f"http://127.0.0.1:{port}"),
-                               guard=GuardSettings(min_count=5, budget_registered=1000))
+                               # a steep ramp: 7 carriers at min_count 4 are answered "yes" but for 1 time in 10^18
+                               guard=GuardSettings(min_count=4, membership_odds=1e6, budget_registered=1000))
     settings.save(ctx.config.home)
     with serve_node(ctx, settings) as (url, _):
         out = genomed(capsys, "res", "request", "--dataset", DATASET, "--purpose", "Intellectual disability genes",

@@ -2,8 +2,9 @@
 
 Each node has eight consented donors and a known number of carriers per variant (see
 ``federation_network.CARRIERS``): every node carries COMMON (5 to 8 carriers), only Sweden carries
-SWEDISH, and France's single RARE carrier is below the guard's minimum count of 5. The tests run in
-file order on one network; the last one stops one node and kills another.
+SWEDISH, and France's single RARE carrier is below the guard's minimum count (3: answered "no" but once
+in ~10^12, see ``federation_network``). The tests run in file order on one network; the last one stops
+one node and kills another.
 """
 
 from __future__ import annotations

@@ -49,8 +49,11 @@ def share_demo(ctx: NodeContext, say: Callable[[str], None], *, admin: str, stew
     """Load Beacon documents, offer ``case_reference`` to matching, ask for ``variant`` as public and researcher."""
     port = free_port()
     settings = load_sharing(ctx.config.home)
+    # min_count 10: the guard's draw answers "yes" about a variant carried by one donor with probability
+    # 2^-10 (1/32 with the default 5), so the public's answer about the proband's variant is "no" in practice.
     settings = replace(settings, beacon=replace(settings.beacon, id="org.genomed.demo.lyon", name="genomed demo Lyon",
-                                                public_url=f"http://127.0.0.1:{port}"))
+                                                public_url=f"http://127.0.0.1:{port}"),
+                       guard=replace(settings.guard, min_count=10))
     settings.save(ctx.config.home)
     add_user(ctx, admin, RESEARCHER, ["researcher"], "Dr Sara Lindqvist, researcher (Karolinska)")
     data_file(CINECA_INDIVIDUALS)  # a clear error naming the file if the data directory lacks the cohort

@@ -176,17 +176,31 @@ class PrivacyGuard:
         by one answer's evidence per simultaneous request (at most :attr:`slope` nats each).
         """
         donors = set(carriers)
+        return self.release(session, requester, dataset_id, len(donors), lambda: donors, granularity)
+
+    def release(self, session: Session, requester: Requester, dataset_id: str, count: int,
+                carriers: Callable[[], Collection[str]], granularity: Granularity = "boolean") -> int:
+        """:meth:`answer` for a caller that knows the number of carriers and can name them on demand.
+
+        ``carriers()`` (the ``count`` donors' node-wide identifiers) is called only when the answer
+        has evidence to charge, so a common allele's answer never lists its thousands of carriers;
+        the ledger then works on the donors it returns (the answer is redrawn for their number,
+        with the same uniform, should it differ from ``count``).
+        """
         if requester.tier_for(dataset_id) >= Tier.CONTROLLED:
-            return len(donors) if granularity == "count" else int(bool(donors))
+            return count if granularity == "count" else int(count > 0)
         boolean = granularity == "boolean"
         slope = self.slope
-        edges = edges_for(self.settings.min_count, len(donors), boolean, slope)
+        edges = edges_for(self.settings.min_count, count, boolean, slope)
         u = self.rng.random()
-        released = draw(len(donors), edges, u, slope)
+        released = draw(count, edges, u, slope)
         # "Nothing" is evidence of absence, never of presence; and an answer that tells (almost)
         # nothing about its carriers, such as a common allele's, needs no ledger.
-        if released == 0 or self._evidence(released, len(donors), edges) < EVIDENCE_FLOOR:
+        if released == 0 or self._evidence(released, count, edges) < EVIDENCE_FLOOR:
             return int(released > 0) if boolean else released
+        donors = set(carriers())
+        if len(donors) != count:
+            edges = edges_for(self.settings.min_count, len(donors), boolean, slope)
         budget = round(math.log(self.settings.membership_odds) * MICRO)
         spent = self._spent(session, donors)
         included = set(donors)

@@ -18,6 +18,18 @@ they would exceed the budget, so that the answers that fit are served in order.
 If a group's transaction fails (a locked database), each of its answers is retried alone, so that
 one bad entry cannot refuse the others; an answer whose entry still cannot be written is not sent
 (its request gets an error).
+
+The donor ledger is written here too. An answer below the controlled tier is drawn through
+:meth:`~genomed.share.guard.PrivacyGuard.release`, which reads the carriers' spent evidence and
+charges what the answer tells about them: that read, the charge and the audit entry must be one
+transaction, or a crash between them could release an answer whose charge is lost. So an entry
+may carry a ``release``, run by this writer inside the group's transaction after the budget
+charge (a refused answer releases nothing, so is charged nothing) and before the audit entry,
+whose details it completes. One writer thread per process serialises every ledger read and charge:
+within a process no two answers can spend the same evidence. Two processes serving one database
+(several workers, or two nodes sharing it) can each read a donor's spent evidence before the
+other's group commits, so the cap may be overrun by one answer's evidence (at most
+``ln(membership_odds)`` nats) per other process writing at that moment.
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -55,6 +67,8 @@ class Entry:
     outcome: str = "ok"
     details: dict[str, DetailValue] = field(default_factory=dict)
     charge: bool = True
+    # Drawn in the writer's transaction (the donor ledger); returns details the audit entry adds.
+    release: Callable[[Session], Mapping[str, DetailValue]] | None = None
 
 
 _Item = tuple[Entry, "Future[BudgetExhaustedError | None]"]
@@ -183,6 +197,8 @@ class Ledger:
         for entry, refusal in zip(entries, refused, strict=True):
             details = dict(entry.details)
             outcome = entry.outcome
+            if refusal is None and entry.release is not None:
+                details.update(entry.release(session))
             if refusal is not None:
                 outcome = "denied"
                 details = {"reason": "query budget spent", **{k: v for k, v in details.items() if k == "endpoint"}}

@@ -165,8 +165,9 @@ async def _answer(request: Request, target: Target) -> Response:
     try:
         beacon_request = await _read(request, target.entry)
         query = service.variant_query(target, beacon_request) if target.entry is VARIANTS else None
-        if query is not None and query.exact and beacon_request.granularity != "record" \
-                and not beacon_request.filters:
+        in_memory = query is not None and query.exact and beacon_request.granularity != "record" \
+            and not beacon_request.filters
+        if in_memory:
             answer = service.answer(target, beacon_request, requester, query)  # in-memory lookups only
         else:
             answer = await run_in_threadpool(service.answer, target, beacon_request, requester, query)
@@ -174,16 +175,17 @@ async def _answer(request: Request, target: Target) -> Response:
         status = status_of(exc)
         await _audit_failure(service, requester, target, status, str(exc))
         return error(request, status, str(exc), beacon_request)
-    try:
+    try:  # the ledger writer draws the guarded answer (donor ledger) in the transaction of its audit entry
         await service.ledger.record(Entry(requester, AUDIT_ACTION, target.entry.path, answer.object_id[:128],
-                                          details=answer.details, charge=answer.charge))
+                                          details=answer.details, charge=answer.charge, release=answer.release))
     except BudgetExhaustedError as exc:
         return error(request, 429, str(exc), beacon_request)
+    body = answer.body if in_memory else await run_in_threadpool(lambda: answer.body)  # records read the catalog
     if requester.identity.startswith("anonymous:") and request.headers.get("authorization"):
-        info = answer.body.setdefault("info", {})
+        info = body.setdefault("info", {})
         info.setdefault("warnings", []).append(
             "the Authorization token was not accepted; the request was answered at the public tier")
-    return JSONResponse(answer.body)
+    return JSONResponse(body)
 
 
 async def _filtering_terms(request: Request, entry: EntryType | None, dataset: Target | None) -> Response:

@@ -3,18 +3,23 @@
 The service holds what must not be rebuilt per request: the document index (rebuilt when a load
 touches the signal file), the consent-aware cohorts of the node's store for the national and the
 international sharing scope, and the :class:`~genomed.share.beacon.ledger.Ledger` that charges
-budgets and audits answers. An answer is computed from those in memory; the only write is the
-ledger's.
+budgets, draws guarded answers through the donor ledger and audits them. An answer is computed
+from those in memory; the only writes are the ledger's.
 
 The node's own cohort is a dataset too, with id :func:`~.granularity.node_dataset_id` (the beacon
 id). It answers variant queries (from the variant store) and appears in ``/datasets``; it has no
 individual, biosample, run or analysis documents, and it cannot apply filters (its samples carry
 no Beacon documents), so a filtered query leaves it out and says so in ``info.warnings``.
 
-Counting, per dataset: for variants, a variant counts only when the privacy guard lets its number
-of carriers through (a variant carried by fewer than ``min_count`` individuals does not exist for
-a requester below the controlled tier); for documents, the number of matching documents passes
-the guard. Records are listed only for datasets the requester holds a controlled grant for.
+Counting, per dataset: for variants, below the controlled tier each variant is reported or not as
+the privacy guard's donor ledger draws it (:meth:`~genomed.share.guard.PrivacyGuard.release`, over
+the variant's carriers: the consented store's samples, or the individuals a loaded document links
+to), and a count is the number of variants reported; an allele asked exactly is drawn even when
+nobody carries it, so a "yes" is never proof. The draw reads and charges the ledger, so it runs
+in the ledger writer's transaction with the answer's audit entry (:meth:`Answer.release`, see
+:mod:`.ledger`); an unreported variant looks exactly like an absent one. For documents, the
+number of matching documents passes the guard's minimum count. Records are listed only for
+datasets the requester holds a controlled grant for, and controlled answers are exact.
 """
 
 from __future__ import annotations
@@ -22,17 +27,18 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from genomed.access.purpose import Purpose
 from genomed.audit.trail import DetailValue
 from genomed.catalog.consent_rules import Scope
 from genomed.catalog.models import Patient, Sample
-from genomed.errors import InputError, NotFoundError
+from genomed.errors import InputError, NotFoundError, StateError
 from genomed.share.beacon import responses
 from genomed.share.beacon.documents import signal_path
 from genomed.share.beacon.filters import apply_filters
@@ -92,25 +98,67 @@ class Target:
         return f"/{self.entry.path}" + (f"/{self.record_id}" if self.record_id is not None else "")
 
 
-@dataclass
 class Answer:
-    """A computed answer: the response document and what the audit entry says about it."""
+    """A computed answer: the audit entry's contents, then (once released) the response document.
 
-    body: dict[str, Any]
-    object_id: str
-    details: dict[str, DetailValue]
-    charge: bool = True
+    An entry answer below the controlled tier is not final when computed: which variants it
+    reports is drawn through the donor ledger (:meth:`~genomed.share.guard.PrivacyGuard.release`)
+    in the ledger writer's transaction, by :meth:`release`, which also completes ``details``. The
+    body can be read only after that. Pass :meth:`release` as the ledger entry's ``release``.
+    """
+
+    def __init__(self, object_id: str, details: dict[str, DetailValue], charge: bool = True,
+                 body: dict[str, Any] | None = None,
+                 draw: Callable[[Session], dict[str, DetailValue]] | None = None,
+                 render: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.object_id = object_id
+        self.details = details
+        self.charge = charge
+        self._body = body
+        self._draw = draw
+        self._render = render
+        self.released = draw is None
+
+    def release(self, session: Session) -> dict[str, DetailValue]:
+        """Draw the guarded answer in ``session`` (the ledger's transaction); the details it adds."""
+        added = self._draw(session) if self._draw is not None else {}
+        self.details.update(added)
+        self.released = True
+        return added
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            if not self.released or self._render is None:
+                raise StateError("an answer's body exists only once the ledger has released it")
+            self._body = self._render()
+        return self._body
+
+
+@dataclass
+class _Candidate:
+    """A variant that may be reported: its carriers, counted now, named only if the ledger needs them."""
+
+    count: int
+    carriers: Callable[[], Collection[str]]
+    row: int | None = None
+    variant: AlleleCounts | None = None
 
 
 @dataclass
 class _Hits:
-    """One dataset's matches: document rows or stored variants, with the guarded count."""
+    """One dataset's matches: document rows or stored variants, with the guarded count.
+
+    Variant hits start as ``candidates`` and get their ``rows``/``variants`` and ``count`` when
+    the answer is released (:meth:`BeaconService.release_hits`); other hits are final at once.
+    """
 
     dataset: str
     rows: list[int] = field(default_factory=list)
     variants: list[AlleleCounts] = field(default_factory=list)
     count: int = 0
     ceiling: str = "count"
+    candidates: list[_Candidate] | None = None
 
 
 @dataclass
@@ -334,7 +382,6 @@ class BeaconService:
         index = documents.index
         if request.filters:
             apply_filters(index, VARIANTS, request.filters, [])
-        guard = self.node.guard
         hits = []
         for dataset in self._scoped_datasets(index, target, VARIANTS):
             if dataset == self.dataset_id:
@@ -350,10 +397,10 @@ class BeaconService:
                                     "only and was not queried")
                     continue
                 cohort = self.cohorts[sharing_scope(requester, self.country)]
-                variants = [v for v in stored_variants(cohort, query) if guard.count(requester, dataset,
-                                                                                      carriers_of(v)) > 0]
-                hits.append(_Hits(dataset, variants=variants, count=len(variants),
-                                  ceiling=ceiling(requester, dataset)))
+                excluded = cohort.excluded()
+                hits.append(_Hits(dataset, ceiling=ceiling(requester, dataset),
+                                  candidates=[_Candidate(carriers_of(v), self._sample_carriers(v, excluded), variant=v)
+                                              for v in self._node_variants(cohort, query)]))
                 continue
             declared = index.dataset_assembly.get(dataset)
             if query.assembly is not None and declared is not None and declared != query.assembly:
@@ -362,9 +409,60 @@ class BeaconService:
                 continue
             rows = self._candidate_rows(index, target, request, dataset, warnings)
             rows = documents.variants.rows(query, rows) if target.record_id is None or query.kind != "all" else rows
-            visible = [r for r in rows if guard.count(requester, dataset, documents.variants.carriers(r)) > 0]
-            hits.append(_Hits(dataset, rows=visible, count=len(visible), ceiling=ceiling(requester, dataset)))
+            candidates = [_Candidate(documents.variants.carriers(r), self._document_carriers(documents, r), row=r)
+                          for r in rows]
+            if not candidates and query.exact and target.source is None and target.record_id is None:
+                # An allele no document carries is drawn like one carried by nobody, as the node's is.
+                candidates.append(_Candidate(0, list))
+            hits.append(_Hits(dataset, ceiling=ceiling(requester, dataset), candidates=candidates))
         return hits
+
+    def _node_variants(self, cohort: ConsentedCohort, query: VariantQuery) -> list[AlleleCounts]:
+        """The node's variants a query may report; an exact allele even when nobody (consented) carries it.
+
+        Drawing an absent allele like any other keeps a "yes" from ever being certain proof that
+        someone carries it (see :mod:`genomed.share.disclosure`).
+        """
+        if query.exact and query.chrom is not None and query.ref is not None and query.alt is not None:
+            return [cohort.variant(query.chrom, query.start[0] + 1, query.ref, query.alt)]
+        return stored_variants(cohort, query)
+
+    def _sample_carriers(self, variant: AlleleCounts, excluded: frozenset[int]) -> Callable[[], list[str]]:
+        """The donors of the node's cohort carrying ``variant`` (as counted: the same consent exclusions)."""
+        def named() -> list[str]:
+            found = self.ctx.store.carriers(variant.chrom, variant.pos, variant.ref, variant.alt, exclude=excluded)
+            return [f"sample:{sample}" for sample in found.samples.tolist()]
+        return named
+
+    @staticmethod
+    def _document_carriers(documents: _Documents, row: int) -> Callable[[], list[str]]:
+        """The individuals (else biosamples) a loaded variant document links to, as the count counts them."""
+        def named() -> list[str]:
+            entry = documents.variants.entry
+            kind, links = ("individual", entry.individuals[row]) if entry.individuals[row] \
+                else ("biosample", entry.biosamples[row])
+            return [f"{kind}:{dataset}:{link}" for dataset, link in links]
+        return named
+
+    def release_hits(self, session: Session, requester: Requester, hits: Sequence[_Hits]) -> None:
+        """Draw which candidates each variant hit reports, through the donor ledger, in ``session``.
+
+        Each candidate is one boolean release (a variant is reported or not): a count-granularity
+        answer counts the reported variants, so it is released through the same draws.
+        """
+        guard = self.node.guard
+        for hit in hits:
+            if hit.candidates is None:
+                continue
+            hit.rows, hit.variants, hit.count = [], [], 0
+            for candidate in hit.candidates:
+                if guard.release(session, requester, hit.dataset, candidate.count, candidate.carriers) <= 0:
+                    continue
+                hit.count += 1
+                if candidate.row is not None:
+                    hit.rows.append(candidate.row)
+                if candidate.variant is not None:
+                    hit.variants.append(candidate.variant)
 
     def _records(self, documents: _Documents, entry: EntryType, hit: _Hits, request: BeaconRequest,
                  requester: Requester) -> list[dict[str, Any]]:
@@ -389,41 +487,57 @@ class BeaconService:
 
     def _respond(self, documents: _Documents, target: Target, request: BeaconRequest, requester: Requester,
                  hits: Sequence[_Hits], warnings: list[str], described: str) -> Answer:
+        """The answer, drawn when the ledger releases it (at once when no hit needs drawing)."""
         entry = target.entry
-        total = sum(h.count for h in hits)
-        exists = total > 0
         per_dataset = {h.dataset: lower(request.granularity, h.ceiling) for h in hits}
         if request.granularity == "record":
             returned = "record" if any(g == "record" for g in per_dataset.values()) else "count"
         else:
             returned = request.granularity
-        meta = responses.response_meta(self.beacon, entry, request, returned)
-        info: dict[str, Any] = {"warnings": warnings} if warnings else {}
-        if returned == "boolean":
-            body = responses.boolean_response(meta, exists, info)
-        elif returned == "count":
-            body = responses.count_response(meta, exists, total, info)
-        else:
-            sets = []
-            for hit in hits:
-                hit_exists = hit.count > 0
-                if request.include == "NONE" or (request.include == "HIT" and not hit_exists) \
-                        or (request.include == "MISS" and hit_exists):
-                    continue
-                granted = per_dataset[hit.dataset] == "record"
-                records = self._records(documents, entry, hit, request, requester) if granted and hit_exists else []
-                sets.append(responses.result_set(hit.dataset, hit_exists, hit.count, records,
-                                                 "record" if granted else "count"))
-            body = responses.resultsets_response(meta, exists, total, sets, info)
         details: dict[str, DetailValue] = {
             "endpoint": target.describe()[:200], "requested": request.granularity, "returned": returned,
-            "exists": exists, "count": total, "datasets": len(hits),
+            "datasets": len(hits),
         }
         if request.filters:
             details["filters"] = ",".join(f.as_request() for f in request.filters)[:500]
         if entry is VARIANTS:
             details["scope"] = sharing_scope(requester, self.country).value
-        return Answer(body, described, details)
+
+        def draw(session: Session) -> dict[str, DetailValue]:
+            self.release_hits(session, requester, hits)
+            total = sum(h.count for h in hits)
+            return {"exists": total > 0, "count": total}
+
+        def render() -> dict[str, Any]:
+            return self._body(documents, entry, request, requester, hits, warnings, returned, per_dataset)
+
+        if not any(h.candidates is not None for h in hits):
+            total = sum(h.count for h in hits)
+            details.update({"exists": total > 0, "count": total})
+            return Answer(described, details, render=render)
+        return Answer(described, details, draw=draw, render=render)
+
+    def _body(self, documents: _Documents, entry: EntryType, request: BeaconRequest, requester: Requester,
+              hits: Sequence[_Hits], warnings: list[str], returned: str, per_dataset: dict[str, str]) -> dict[str, Any]:
+        total = sum(h.count for h in hits)
+        exists = total > 0
+        meta = responses.response_meta(self.beacon, entry, request, returned)
+        info: dict[str, Any] = {"warnings": warnings} if warnings else {}
+        if returned == "boolean":
+            return responses.boolean_response(meta, exists, info)
+        if returned == "count":
+            return responses.count_response(meta, exists, total, info)
+        sets = []
+        for hit in hits:
+            hit_exists = hit.count > 0
+            if request.include == "NONE" or (request.include == "HIT" and not hit_exists) \
+                    or (request.include == "MISS" and hit_exists):
+                continue
+            granted = per_dataset[hit.dataset] == "record"
+            records = self._records(documents, entry, hit, request, requester) if granted and hit_exists else []
+            sets.append(responses.result_set(hit.dataset, hit_exists, hit.count, records,
+                                             "record" if granted else "count"))
+        return responses.resultsets_response(meta, exists, total, sets, info)
 
     def _collections(self, target: Target, request: BeaconRequest) -> Answer:
         """/datasets and /cohorts: descriptions of collections, public whatever the requester."""
@@ -448,4 +562,4 @@ class BeaconService:
         body = responses.collections_response(meta, len(collections), page,
                                               {"warnings": warnings} if warnings else None)
         details: dict[str, DetailValue] = {"endpoint": target.describe()[:200], "count": len(collections)}
-        return Answer(body, target.record_id or "all", details, charge=False)
+        return Answer(target.record_id or "all", details, charge=False, body=body)

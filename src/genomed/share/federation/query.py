@@ -93,8 +93,10 @@ async def _local_answer(node: SharingNode, requester: Requester, request: Beacon
     else:
         answer = await run_in_threadpool(service.answer, target, request, requester, query)
     await service.ledger.record(Entry(requester, "beacon.query", VARIANTS.path, answer.object_id[:128],
-                                      details={**answer.details, "via": "federated"}, charge=answer.charge))
-    beacon = read_beacon_answer(answer.body)
+                                      details={**answer.details, "via": "federated"}, charge=answer.charge,
+                                      release=answer.release))
+    beacon = read_beacon_answer(answer.body if query.exact and not request.filters
+                                else await run_in_threadpool(lambda: answer.body))
     settings = node.settings.beacon
     return answer_of(node.ctx.config.node_name, node.ctx.config.country, settings.public_url, beacon,
                      1000 * (time.perf_counter() - started), local=True), answer.object_id[:128]
