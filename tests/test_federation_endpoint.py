@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from federation_network import COMMON, build_home
+from federation_network import COMMON, MEMBERSHIP_ODDS, MIN_COUNT, build_home
 from genomed.context import NodeContext
 from genomed.node import open_node
 from genomed.share.beacon.service import BeaconService
@@ -35,7 +35,8 @@ async def _ask(ctx: NodeContext, budget: int, requests: list[dict[str, Any]]) ->
     The requests come from an address of their own per budget, as the node's database is shared by the tests.
     """
     peer_server, port, received = await serve_raw(http("200 OK", BEACON))
-    settings = SharingSettings(guard=GuardSettings(min_count=5, budget_public=budget),
+    settings = SharingSettings(guard=GuardSettings(min_count=MIN_COUNT, membership_odds=MEMBERSHIP_ODDS,
+                                                   budget_public=budget),
                                peers=(Peer("Denmark", "DK", f"http://127.0.0.1:{port}"),))
     node = SharingNode.open(ctx, settings)
     app = create_app(node)
