@@ -5,9 +5,12 @@ Through cyvcf2 every line costs a Python object and a handful of numpy arrays (a
 times ``bcftools view``), so a node ingesting a hundred genomes would spend its day there. Instead
 ``bcftools query`` — htslib's own parser, run in-process from the copy pysam bundles — writes the
 few columns ingestion needs as tab-separated text, and :mod:`pyarrow.csv` reads that text back into
-columns a block at a time. Everything about blocks is then vectorised; only the few lines with a
-real ALT allele go through the same per-record logic as the multi-sample reader. Its output is
-identical to the cyvcf2 path's (the tests compare the two on simulated and hand-written gVCFs).
+columns a block at a time. Everything about blocks is then vectorised, and so are the plain
+biallelic SNVs the sample carries (most variant lines: their keys need no normalisation); only the
+other lines with a real ALT allele go through the same per-record logic as the multi-sample reader.
+Its output is identical to the cyvcf2 path's (the tests compare the two on simulated and
+hand-written gVCFs). The query holds the GIL while it runs, so a batch of gVCFs is read in one
+process per core (:func:`genomed.store.ingestion.read_gvcfs`), not in threads.
 
 The query runs to completion before anything is handed out; if it fails (a malformed or truncated
 file, an unusual header), the caller reads the file through cyvcf2 instead, which reports the
