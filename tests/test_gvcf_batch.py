@@ -9,14 +9,21 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import func, select
 
+from genomed.catalog import files
+from genomed.catalog.models import QCResult
+from genomed.context import NodeContext
 from genomed.errors import MalformedVCFError
 from genomed.ingest.chunks import BlockChunk
 from genomed.ingest.reader import read_vcf
+from genomed.ingest.vcfheader import read_header
 from genomed.simulate.cohort import simulate_cohort
-from genomed.store.ingestion import open_stream, stream_into_batch
+from genomed.store.ingestion import ingest_files, open_stream, stream_into_batch
 from genomed.store.layout import read_manifest
 from genomed.store.writer import BatchWriter
+from test_ingestion import include_cohort
+from test_store_oracle import gvcf_oracle
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +31,26 @@ def gvcfs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     out = tmp_path_factory.mktemp("gvcf-batch")
     simulate_cohort(out, 12, n_genes=6, mode="genes", seed=5, gvcf_samples=5, missing_rate=0.02)
     return sorted((out / "gvcf").glob("*.g.vcf.gz"))
+
+
+def test_a_node_ingests_a_gvcf_batch_checked_against_its_reference(gvcfs: list[Path], sqlite_node: NodeContext) -> None:
+    """The whole ingest (vault, catalog, REFs checked against the simulated FASTA, read in forked workers)
+    agrees with the block oracle and records one QC per sample."""
+    labels = [read_header(p).samples[0] for p in gvcfs]
+    include_cohort(sqlite_node, labels)
+    stored = [files.store_file(sqlite_node, "bix", sample_label=label, path=path, kind="gvcf")
+              for label, path in zip(labels, gvcfs, strict=True)]
+    outcome = ingest_files(sqlite_node, "bix", vault_ids=[s.vault_id for s in stored],
+                           reference=gvcfs[0].parent.parent / "reference.fa")
+    assert outcome.source == "gvcf" and outcome.samples == labels
+    truth = gvcf_oracle(gvcfs)
+    assert len(truth) > 50
+    for (chrom, pos, ref, alt), expected in truth.items():
+        got = sqlite_node.store.variant(chrom, pos, ref, alt)
+        assert (got.ac, got.an, got.n_hom_alt, got.n_hemi_alt) == expected, (chrom, pos, ref, alt)
+    with sqlite_node.transaction() as session:
+        assert session.scalar(select(func.count(QCResult.id))) == len(labels)
+    assert not list(sqlite_node.config.staging_dir.glob("ingest-*"))
 
 
 def ingest(store: Path, paths: list[Path], workers: int) -> tuple[list[Any], list[Any], list[Any]]:
