@@ -10,6 +10,8 @@ from genomed.cli.common import STATE, console
 
 
 def serve(
+    home: Annotated[str | None, typer.Option("--home", help="Node home (also a global option) [env GENOMED_HOME].")]
+        = None,
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless a reverse proxy fronts the node.")]
         = "127.0.0.1",
@@ -22,6 +24,8 @@ def serve(
     from genomed.share.node import SharingNode
     from genomed.share.server import create_app
 
+    if home is not None:
+        STATE.home = home
     ctx = open_node(STATE.home_path())
     try:
         app = create_app(SharingNode.open(ctx))
