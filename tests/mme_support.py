@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
-import time
 from collections.abc import Iterator
+from typing import Literal
 
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -21,8 +19,8 @@ from genomed.interpret.service import PIPELINE
 from genomed.share.matching.benchmark import BENCHMARK_FILE
 from genomed.share.node import SharingNode
 from genomed.share.server import create_app
+from genomed.share.serving import serving
 from genomed.share.settings import BeaconSettings, Peer, SharingSettings
-from mme_peer import free_port
 from test_catalog import ID_TESTS, staff
 
 MME_V1 = "application/vnd.ga4gh.matchmaker.v1.0+json"
@@ -56,27 +54,14 @@ def add_steward(ctx: NodeContext, name: str = "steward") -> None:
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI, port: int = 0, lifespan: str = "off") -> Iterator[str]:
+def serve(app: FastAPI, port: int = 0, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """``app`` under uvicorn on a loopback port until the block ends; yields its base URL.
 
     ``lifespan`` is off by default: the matching tests need none of the other routers' start-up work
     (and matching sets itself up on first use); ``"on"`` runs it as ``genomed serve`` does.
     """
-    chosen = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=chosen, log_level="warning",
-                                           access_log=False, lifespan=lifespan))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{chosen}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, port, lifespan=lifespan) as url:
+        yield url
 
 
 @contextlib.contextmanager

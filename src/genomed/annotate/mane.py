@@ -31,6 +31,7 @@ _NAME, _STRAND, _THICK_START, _THICK_END = 0, 2, 3, 4
 _BLOCK_COUNT, _BLOCK_SIZES, _BLOCK_STARTS = 6, 7, 8
 _CDS_START_STAT, _CDS_END_STAT = 10, 11
 _GENE_ID, _GENE_SYMBOL, _PROTEIN_ID, _REFSEQ_ID, _MANE_STATUS = 14, 15, 17, 18, 21
+_NCBI_GENE = 19
 _REFSEQ_PROTEIN_ID = 20
 _N_FIELDS = 22
 
@@ -59,6 +60,7 @@ class Transcript:
     cds_start_status: str = "cmpl"
     cds_end_status: str = "cmpl"
     refseq_protein_id: str = ""  # NP_ accession with version (HGVS p. is written on it); "" when unknown
+    ncbi_gene: str = ""  # the NCBI (Entrez) gene as MANE writes it, e.g. "GeneID:1234"; "" when unknown
 
     @property
     def coding(self) -> bool:
@@ -122,6 +124,7 @@ def parse_entry(chrom: str, start: int, end: int, rest: str) -> Transcript:
         refseq_id=fields[_REFSEQ_ID], protein_id=fields[_PROTEIN_ID], mane_status=fields[_MANE_STATUS],
         cds_start_status=fields[_CDS_START_STAT], cds_end_status=fields[_CDS_END_STAT],
         refseq_protein_id=fields[_REFSEQ_PROTEIN_ID] if fields[_REFSEQ_PROTEIN_ID] != "none" else "",
+        ncbi_gene=fields[_NCBI_GENE] if fields[_NCBI_GENE] != "none" else "",
     )
 
 

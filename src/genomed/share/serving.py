@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -27,11 +28,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(app: FastAPI, port: int = 0, start_timeout: float = 30.0) -> Iterator[str]:
-    """``app`` under uvicorn (start-up and shutdown included) on 127.0.0.1; yields its base URL."""
+def serving(app: FastAPI, port: int = 0, start_timeout: float = 30.0,
+            lifespan: Literal["on", "off"] = "on") -> Iterator[str]:
+    """``app`` under uvicorn on 127.0.0.1; yields its base URL.
+
+    ``lifespan="on"`` runs the routers' start-up and shutdown as ``genomed serve`` does; ``"off"``
+    skips them, for a caller that needs only routes that set themselves up on first use.
+    """
     chosen = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=chosen, log_level="warning",
-                                           access_log=False, lifespan="on"))
+                                           access_log=False, lifespan=lifespan))
     thread = threading.Thread(target=server.run, name="genomed-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout

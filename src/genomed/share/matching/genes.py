@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from genomed.annotate.mane import MANE_FILE, PRIMARY_CHROMS, SELECT, parse_entry
-from genomed.errors import InputError
+from genomed.annotate.mane import load_mane
 
 _ENSEMBL = re.compile(r"^(ENSG\d{11})(?:\.\d+)?$", re.IGNORECASE)
 _ENTREZ = re.compile(r"^(?:(?:GeneID|NCBIGene|Entrez):)?(\d+)$", re.IGNORECASE)
 # Column of the NCBI gene id ("GeneID:6155") in the rest of a MANE bigGenePred entry (the file's autoSql).
-_NCBI_GENE = 19
 
 
 @dataclass(frozen=True)
@@ -52,31 +50,11 @@ class GeneResolver:
     @classmethod
     def from_mane(cls, path: Path | None = None) -> GeneResolver:
         """The resolver of the MANE release the node annotates with (MANE Select rows: one per gene)."""
-        import pyBigWig
-
-        from genomed.data import data_file
-
-        source = path if path is not None else data_file(MANE_FILE)
-        if not Path(source).is_file():
-            raise InputError(f"MANE file not found: {source}")
-        bb = pyBigWig.open(str(source))
-        if bb is None or not bb.isBigBed():
-            raise InputError(f"{source} is not a bigBed file")
-        records: list[GeneRecord] = []
-        try:
-            for chrom, length in bb.chroms().items():
-                if chrom not in PRIMARY_CHROMS:
-                    continue
-                for start, end, rest in bb.entries(chrom, 0, length) or ():
-                    transcript = parse_entry(chrom, start, end, rest)
-                    if transcript.mane_status != SELECT:
-                        continue
-                    ncbi = rest.split("\t")[_NCBI_GENE]
-                    found = _ENTREZ.match(ncbi)
-                    records.append(GeneRecord(transcript.gene_symbol, transcript.gene_id.split(".", 1)[0],
-                                              found.group(1) if found else ""))
-        finally:
-            bb.close()
+        records = []
+        for transcript in load_mane(path, select_only=True):
+            found = _ENTREZ.match(transcript.ncbi_gene)
+            records.append(GeneRecord(transcript.gene_symbol, transcript.gene_id.split(".", 1)[0],
+                                      found.group(1) if found else ""))
         return cls(records)
 
     def record(self, gene_id: str) -> GeneRecord | None:
