@@ -39,7 +39,9 @@ def marfan(scorer: PhenotypeScorer) -> dict[str, GenePhenotypeMatch]:
 def test_marfan_features_put_fbn1_first(marfan: dict[str, GenePhenotypeMatch]) -> None:
     first = next(iter(marfan.values()))
     assert first.gene == "FBN1"
-    assert (first.disease_id, first.disease_name) == ("OMIM:154700", "Marfan syndrome")
+    # HPO's Marfan syndrome, or published Marfan patients with FBN1 (the node's default knowledge has both).
+    assert first.disease_id == "OMIM:154700" or (first.disease_id.startswith("CASES/")
+                                                 and "Marfan syndrome" in first.disease_name), first.disease_name
     assert first.score > 0.999 and first.p_value < 1e-3
     top5 = list(marfan)[:5]
     assert {"TGFBR2", "SMAD3"} <= set(top5)
@@ -78,7 +80,7 @@ def test_explanation_pairs_terms_through_a_common_ancestor(marfan: dict[str, Gen
     assert fbn1.conflicts == ()
     ics = [m.information_content for m in fbn1.matches]
     assert ics == sorted(ics, reverse=True)
-    disease_terms = release.diseases[fbn1.disease_id].terms
+    disease_terms = _oracle_ic(release, default_scorer())[0][fbn1.disease_id]
     for m in fbn1.matches:
         assert m.disease_term in disease_terms
         assert m.common_ancestor in release.ancestors(m.patient_term)
@@ -157,6 +159,11 @@ def _oracle_ic(release: hpo.HpoRelease, scorer: PhenotypeScorer) -> tuple[dict[s
                 for d in release.diseases.values()
                 if d.genes and (scorer.params.orphanet or not d.id.startswith("ORPHA:"))}
     real = [terms for did, terms in in_scope.items() if terms and not did.startswith(hpo.GENE_LEVEL_PREFIX)]
+    for cohort in scorer.cases.cohorts if scorer.cases else ():  # diseases too, but not counted for IC
+        current = {release.terms[t].replaced_by or t if release.terms[t].obsolete else t
+                   for t in cohort.terms if t in release.terms}
+        in_scope[cohort.id] = {t for t in current if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]
+                               and not release.terms[t].obsolete}
     count: dict[str, int] = {}
     for terms in real:
         for a in set().union(*(release.closure[t] for t in terms)):

@@ -49,7 +49,7 @@ Explanations are built only for the genes someone reads.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -57,9 +57,11 @@ import numpy as np
 import numpy.typing as npt
 
 from genomed.errors import InputError
+from genomed.interpret.case_knowledge import CaseKnowledge
 from genomed.interpret.hpo import (
     GENE_LEVEL_PREFIX,
     PHENOTYPIC_ABNORMALITY,
+    Disease,
     HpoRelease,
     TermValidation,
     load_release,
@@ -68,6 +70,7 @@ from genomed.interpret.hpo import (
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +233,7 @@ class _Index:
     maximum there, and the representative says which disease term it came from.
     """
 
-    def __init__(self, release: HpoRelease, params: ScoringParameters) -> None:
+    def __init__(self, release: HpoRelease, params: ScoringParameters, cases: CaseKnowledge | None = None) -> None:
         self.release = release
         self.term_ids = sorted(t for t, anc in release.closure.items()
                                if PHENOTYPIC_ABNORMALITY in anc and not release.terms[t].obsolete)
@@ -243,10 +246,22 @@ class _Index:
                            if (params.orphanet or not d.id.startswith("ORPHA:"))
                            and (params.gene_level or not d.id.startswith(GENE_LEVEL_PREFIX))
                            and d.genes and any(t in self.term_index for t in d.terms)), key=lambda d: d.id)
+        # Published cohorts (see ``case_knowledge``) are diseases of their gene, tagged with their publication.
+        self.publications: list[str] = sorted({c.publication for c in cases.cohorts}) if cases else []
+        publication_index = {p: i for i, p in enumerate(self.publications)}
+        disease_publication = [-1] * len(diseases)
+        for cohort in (cases.cohorts if cases else ()):
+            terms = frozenset(self._current(release, t) for t in cohort.terms) & self.term_index.keys()
+            if terms:
+                diseases.append(Disease(cohort.id, cohort.name, terms, frozenset(), frozenset({cohort.gene})))
+                disease_publication.append(publication_index[cohort.publication])
+        self.disease_publication: IntArray = np.asarray(disease_publication, dtype=np.int64)
         self.disease_ids = [d.id for d in diseases]
         self.disease_names = [d.name for d in diseases]
         nd = len(diseases)
-        real = np.asarray([not d.id.startswith(GENE_LEVEL_PREFIX) for d in diseases])
+        # Information content and the null come from the curated diseases only: gene-level stand-ins
+        # and published cohorts repeat them, and would count a feature twice.
+        real = np.asarray([d.id.startswith(("OMIM:", "ORPHA:")) for d in diseases])
         dis_indptr, dis_terms = _csr([sorted(self.term_index[t] for t in d.terms if t in self.term_index)
                                       for d in diseases])
         self.dis_indptr, self.dis_terms = dis_indptr, dis_terms
@@ -280,11 +295,21 @@ class _Index:
         a_s, self.inv_disease, self.inv_rep = a_s[first], d_s[first].astype(np.int64), t_s[first].astype(np.int64)
         self.inv_indptr: IntArray = np.searchsorted(a_s, np.arange(n + 1)).astype(np.int64)
 
-        self.genes = sorted({g for d in diseases for g in d.genes})
+        # Gene-disease pairs: HPO's links (publication -1), and each publication's reported diagnosis
+        # where HPO does not link that gene to that disease (one pair per publication, so that
+        # withholding a publication withdraws only its own links).
+        disease_pos = {d.id: k for k, d in enumerate(diseases)}
+        triples = {(g, k, -1) for k, d in enumerate(diseases) for g in d.genes}
+        for (gene, disease_id), publications in (cases.gene_disease_links() if cases else {}).items():
+            k = disease_pos.get(disease_id, -1)
+            if k >= 0 and gene not in diseases[k].genes:
+                triples |= {(gene, k, publication_index[p]) for p in publications}
+        self.genes = sorted({t[0] for t in triples})
         gene_pos = {g: i for i, g in enumerate(self.genes)}
-        pairs = sorted((gene_pos[g], k) for k, d in enumerate(diseases) for g in d.genes)
+        pairs = sorted((gene_pos[g], k, p) for g, k, p in triples)
         self.pair_gene: IntArray = np.asarray([p[0] for p in pairs], dtype=np.int64)
         self.pair_disease: IntArray = np.asarray([p[1] for p in pairs], dtype=np.int64)
+        self.pair_publication: IntArray = np.asarray([p[2] for p in pairs], dtype=np.int64)
         self.gene_starts: IntArray = np.searchsorted(self.pair_gene, np.arange(len(self.genes))).astype(np.int64)
 
         # Null: random terms drawn from the real annotations, i.e. with the frequencies at which
@@ -305,6 +330,19 @@ class _Index:
         self.mean_shift = params.mean_shift
         self._tails: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._max_ic = float(self.ic.max())
+
+    @staticmethod
+    def _current(release: HpoRelease, term: str) -> str:
+        """A term's current id (an obsolete term's replacement, where it has one)."""
+        found = release.terms.get(term)
+        return found.replaced_by if found is not None and found.obsolete and found.replaced_by else term
+
+    def withheld(self, publications: Collection[str]) -> tuple[BoolArray, BoolArray] | None:
+        """Masks of the diseases and of the gene-disease pairs that come from these publications."""
+        wanted = [i for i, p in enumerate(self.publications) if p in publications]
+        if not wanted:
+            return None
+        return np.isin(self.disease_publication, wanted), np.isin(self.pair_publication, wanted)
 
     def p_values(self, statistic: FloatArray, n: int) -> FloatArray:
         """Chance that ``n`` random terms give a random gene a statistic at least this high.
@@ -370,10 +408,12 @@ def _csr(lists: Sequence[Sequence[int]]) -> tuple[IntArray, IntArray]:
 class PhenotypeScorer:
     """Scores every HPO-annotated gene against a patient's phenotype (see the module docstring)."""
 
-    def __init__(self, params: ScoringParameters | None = None, release: HpoRelease | None = None) -> None:
+    def __init__(self, params: ScoringParameters | None = None, release: HpoRelease | None = None,
+                 cases: CaseKnowledge | None = None) -> None:
         self.params = params or ScoringParameters()
         self.release = release or load_release()
-        self._index = _Index(self.release, self.params)
+        self.cases = cases
+        self._index = _Index(self.release, self.params, cases)
 
     @property
     def genes(self) -> tuple[str, ...]:
@@ -389,7 +429,8 @@ class PhenotypeScorer:
                                         + "; p against random phenotypes of the same size",
                 "phenotype_parameters": (f"excluded_weight={p.excluded_weight} mean_shift={p.mean_shift} "
                                          f"orphanet={p.orphanet} gene_level={p.gene_level} "
-                                         f"null_terms={p.null_terms} seed={p.seed}")}
+                                         f"null_terms={p.null_terms} seed={p.seed}"),
+                **(self.cases.provenance() if self.cases else {"published_cases": "none"})}
 
     def prepare(self, observed: Sequence[str], excluded: Sequence[str] = ()) -> PhenotypeQuery:
         """Validate a phenotype (see :func:`genomed.interpret.hpo.validate_terms`) and set aside non-features."""
@@ -407,15 +448,19 @@ class PhenotypeScorer:
         return PhenotypeQuery(features, tuple(sorted(t for t in absent.terms if t in self._index.term_index)),
                               ignored, seen.warnings + absent.warnings)
 
-    def score_genes(self, observed: Sequence[str], excluded: Sequence[str] = ()) -> dict[str, GenePhenotypeMatch]:
+    def score_genes(self, observed: Sequence[str], excluded: Sequence[str] = (), *,
+                    exclude_publications: Collection[str] = ()) -> dict[str, GenePhenotypeMatch]:
         """Every annotated gene's phenotype match, keyed by gene symbol, best first (``adjusted_similarity``).
 
         Unknown, malformed and successor-less obsolete terms are an :class:`InputError` naming them;
         obsolete terms with a successor are replaced (see :meth:`prepare` for the warnings).
+        ``exclude_publications`` withholds the published cohorts and links of those publications:
+        a published case is scored without what its own publication taught us.
         """
-        return self.score_query(self.prepare(observed, excluded))
+        return self.score_query(self.prepare(observed, excluded), exclude_publications=exclude_publications)
 
-    def score_query(self, query: PhenotypeQuery) -> dict[str, GenePhenotypeMatch]:
+    def score_query(self, query: PhenotypeQuery, *,
+                    exclude_publications: Collection[str] = ()) -> dict[str, GenePhenotypeMatch]:
         """As :meth:`score_genes`, for an already validated phenotype."""
         ix = self._index
         n = len(query.observed)
@@ -436,7 +481,12 @@ class PhenotypeScorer:
         adjusted = similarity - self.params.mean_shift * ix.null_mean
 
         # Each gene's best disease (ties: the first in id order), then genes best first (ties: by symbol).
+        withheld = ix.withheld(exclude_publications)
+        if withheld is not None:
+            adjusted = np.where(withheld[0], -np.inf, adjusted)
         pair_adjusted = adjusted[ix.pair_disease]
+        if withheld is not None:
+            pair_adjusted = np.where(withheld[1], -np.inf, pair_adjusted)
         gene_best = np.maximum.reduceat(pair_adjusted, ix.gene_starts)
         is_best = pair_adjusted == np.repeat(gene_best, np.diff(np.append(ix.gene_starts, len(pair_adjusted))))
         first = np.minimum.reduceat(np.where(is_best, np.arange(len(pair_adjusted)), len(pair_adjusted)),
@@ -452,6 +502,8 @@ class PhenotypeScorer:
         sim_list = similarity.tolist()
         results: dict[str, GenePhenotypeMatch] = {}
         for g in order.tolist():
+            if best_list[g] == -math.inf:  # everything known of the gene was withheld
+                continue
             d = disease_list[g]
             results[genes[g]] = GenePhenotypeMatch(genes[g], 1.0 - p_list[g], p_list[g], best_list[g], sim_list[d],
                                                    ix.disease_ids[d], ix.disease_names[d], evidence, d)
@@ -486,8 +538,10 @@ def _upper_normal_tail(z: FloatArray) -> FloatArray:
 
 @cache
 def default_scorer() -> PhenotypeScorer:
-    """The node's scorer with the default parameters, built once per process (a few seconds)."""
-    return PhenotypeScorer()
+    """The node's scorer with the default parameters and published cases, built once per process (a few seconds)."""
+    from genomed.interpret.case_knowledge import default_case_knowledge
+
+    return PhenotypeScorer(cases=default_case_knowledge())
 
 
 def score_genes(observed: Sequence[str], excluded: Sequence[str] = ()) -> Mapping[str, GenePhenotypeMatch]:

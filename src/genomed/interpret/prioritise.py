@@ -15,7 +15,7 @@ the case.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -68,11 +68,13 @@ class PrioritisationConfig:
     filters: FilterConfig = field(default_factory=FilterConfig)
     combination: CombinationModel = field(default_factory=CombinationModel)
     max_candidates: int = 50
+    unexpected_mode: float = 0.5
+    """Certainty factor of a mode not (yet) described for the gene, tried only when no known mode fits."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able, for provenance."""
         return {"filters": self.filters.as_dict(), "combination": self.combination.as_dict(),
-                "max_candidates": self.max_candidates}
+                "max_candidates": self.max_candidates, "unexpected_mode": self.unexpected_mode}
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
         pheno_score = float(pheno.score) if pheno is not None else 0.0
         similarity = None if pheno is None else float(getattr(pheno, "adjusted_similarity", pheno.score))
         best: tuple[float, float, InheritanceMatch] | None = None
-        for match in gene_matches(calls, gene_rows, modes, build):
+        for match in _fitting_modes(calls, gene, gene_rows, modes, build, config):
             if match.mode in DOMINANT_MODES and any(per_row[r].max_af > fc.max_af_dominant for r in match.rows):
                 continue
             score = float(np.mean([per_row[r].score for r in match.rows])) * match.certainty
@@ -198,6 +200,26 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
     ranked = [GeneCandidate(c.gene, i + 1, c.combined_score, c.phenotype_score, c.variant_score, c.inheritance,
                             c.variants, c.phenotype, c.evidence) for i, c in enumerate(candidates)]
     return ranked
+
+
+def _fitting_modes(calls: CaseCalls, gene: str, rows: Sequence[int], modes: frozenset[Mode], build: str,
+                   config: PrioritisationConfig) -> list[InheritanceMatch]:
+    """How the gene's variants fit its known modes; failing that, any other mode, at a discount.
+
+    A gene's annotated modes are those of the diseases described so far: a dominant form of a
+    "recessive" gene (IFT140, for one) is often found years after the recessive one. So variants
+    that fit no known mode are not dropped; they fit the other modes at ``unexpected_mode`` times
+    the certainty, and the explanation says the mode is not yet known for the gene.
+    """
+    fitting = gene_matches(calls, rows, modes, build)
+    discount = config.unexpected_mode
+    if fitting or not modes or discount <= 0:
+        return fitting
+    known = ", ".join(sorted(m.value for m in modes))
+    return [replace(m, certainty=m.certainty * discount,
+                    explanation=f"{m.explanation}; {m.mode.words} inheritance is not yet described for {gene} "
+                                f"(known: {known})")
+            for m in gene_matches(calls, rows, frozenset(Mode) - modes, build)]
 
 
 def _evidence(gene: str, match: InheritanceMatch, variants: Sequence[CandidateVariant], pheno: Any,

@@ -115,7 +115,7 @@ class SpikeInEvaluator:
         from genomed.annotate.annotator import Annotator
         from genomed.annotate.mane import load_mane
         from genomed.interpret.hpo import gene_inheritance_modes
-        from genomed.interpret.phenotype import PhenotypeScorer
+        from genomed.interpret.phenotype import default_scorer
 
         self.background = background
         self.seed = seed
@@ -124,7 +124,7 @@ class SpikeInEvaluator:
         self.reference = PatchedReference(background.reference())
         self.annotator = Annotator(self.transcripts, self.reference)
         self.background_annotations = self.annotator.annotate_many(background.variants())
-        self.scorer = PhenotypeScorer()
+        self.scorer = default_scorer()
         self.gene_modes = gene_inheritance_modes
         self._by_gene: dict[str, list[Any]] = {}
         for t in self.transcripts:
@@ -174,7 +174,10 @@ class SpikeInEvaluator:
         started = time.perf_counter()
         calls, annotations, max_af, first_causal = self.case_calls(case)
         observed = known_terms(case.observed)
-        phenotype = self.scorer.score_genes(observed, known_terms(case.excluded)) if observed else {}
+        # Knowledge drawn from the case's own publication is withheld: the case must be new to us.
+        withheld = (case.publication,) if case.publication else ()
+        phenotype = self.scorer.score_genes(observed, known_terms(case.excluded),
+                                            exclude_publications=withheld) if observed else {}
         ranked = prioritise(calls, annotations, max_af, phenotype, self.gene_modes, config=self.config)
         genes = case.genes
         rank = next((c.rank for c in ranked if c.gene in genes), None)

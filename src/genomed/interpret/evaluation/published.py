@@ -17,6 +17,7 @@ from typing import Any
 
 from genomed.annotate.model import Variant
 from genomed.errors import InputError, NotFoundError
+from genomed.interpret.case_knowledge import publication_of
 
 # GENO allelic states -> zygosity words.
 ALLELIC_STATES = {
@@ -50,6 +51,8 @@ class PublishedCase:
     disease_id: str | None
     disease_label: str | None
     causal: tuple[CausalVariant, ...]
+    publication: str | None = None
+    """The publication the case was curated from: its knowledge is withheld when the case is ranked."""
 
     @property
     def genes(self) -> frozenset[str]:
@@ -103,7 +106,7 @@ def parse_case(packet: dict[str, Any]) -> PublishedCase | None:
         return None
     sex = str((packet.get("subject") or {}).get("sex", "UNKNOWN_SEX")).lower()
     return PublishedCase(str(packet.get("id")), sex if sex in ("male", "female") else "unknown", observed,
-                         excluded, disease_id, disease_label, tuple(dict.fromkeys(causal)))
+                         excluded, disease_id, disease_label, tuple(dict.fromkeys(causal)), publication_of(packet))
 
 
 def read_cases(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

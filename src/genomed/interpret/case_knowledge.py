@@ -1,0 +1,165 @@
+"""Published patients as gene–phenotype knowledge: what the patients with a gene's variants looked like.
+
+HPO's disease annotations lag the literature: a gene reported last year often has no annotated
+disease yet, and an annotated disease lists the features of its first descriptions, not the range
+later patients show. Curated case collections such as phenopacket-store fill that gap: every solved,
+published patient with the gene, the diagnosis and the HPO features the authors recorded.
+
+We read such a collection (GA4GH Phenopackets, one per line) into *published cohorts*: the patients
+of one publication with a causal variant in one gene, with the union of their observed features
+(what HPO's own annotations are too: features seen in some patients of the disease). Phenotype
+scoring treats each cohort as one more disease of its gene, and a published diagnosis that HPO
+knows (an OMIM or Orphanet id) links the gene to that disease even where HPO's gene annotations do
+not.
+
+Every cohort keeps its publication, for two reasons: the report names the publication a match came
+from, and a case is never scored with knowledge drawn from its own publication (see
+``exclude_publications`` in :mod:`genomed.interpret.phenotype`), which is what lets genomed be
+validated on the very collection it learns from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from genomed.errors import ConfigurationError
+
+PUBLISHED_CASES_FILE = "phenopackets/phenopacket-store-train.jsonl.gz"
+COHORT_PREFIX = "CASES/"
+"""Disease ids of published cohorts: ``CASES/<publication>/<gene>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedCohort:
+    """The patients of one publication with a causal variant in one gene."""
+
+    gene: str
+    publication: str
+    disease_ids: frozenset[str]
+    disease_label: str
+    patients: int
+    terms: frozenset[str]
+    """HPO terms observed in at least one of the patients."""
+
+    @property
+    def id(self) -> str:
+        """Its disease id in phenotype scoring."""
+        return f"{COHORT_PREFIX}{self.publication}/{self.gene}"
+
+    @property
+    def name(self) -> str:
+        """How a report names it."""
+        people = "patient" if self.patients == 1 else "patients"
+        return f"{self.disease_label} ({self.patients} published {people} with {self.gene}, {self.publication})"
+
+
+@dataclass(frozen=True)
+class CaseKnowledge:
+    """A collection of published cohorts, and which file (and content) it came from."""
+
+    source: str
+    sha256: str
+    cohorts: tuple[PublishedCohort, ...]
+
+    def provenance(self) -> dict[str, str]:
+        """What an analysis records to be reproducible."""
+        return {"published_cases": self.source, "published_cases_sha256": self.sha256,
+                "published_cohorts": str(len(self.cohorts))}
+
+    def gene_disease_links(self) -> dict[tuple[str, str], frozenset[str]]:
+        """(gene, disease id) -> the publications that report that gene causing that disease."""
+        links: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for cohort in self.cohorts:
+            for disease_id in cohort.disease_ids:
+                links[(cohort.gene, disease_id)].add(cohort.publication)
+        return {k: frozenset(v) for k, v in links.items()}
+
+
+def publication_of(packet: Mapping[str, Any]) -> str | None:
+    """The publication a phenopacket was curated from (its first PMID or DOI reference), if any."""
+    for reference in (packet.get("metaData") or {}).get("externalReferences", []) or []:
+        ref_id = str(reference.get("id", ""))
+        if ref_id.startswith(("PMID:", "DOI:", "doi:")):
+            return ref_id
+    return None
+
+
+def _genes(interpretation: Mapping[str, Any]) -> set[str]:
+    genes = set()
+    for genomic in (interpretation.get("diagnosis") or {}).get("genomicInterpretations", []) or []:
+        descriptor = (genomic.get("variantInterpretation") or {}).get("variationDescriptor") or {}
+        symbol = (descriptor.get("geneContext") or {}).get("symbol") or (genomic.get("gene") or {}).get("symbol")
+        if symbol:
+            genes.add(str(symbol))
+    return genes
+
+
+def _patient(packet: Mapping[str, Any]) -> tuple[str, set[str], dict[str, str], set[str]] | None:
+    """(publication, genes, disease id -> label, observed terms) of one solved, published patient."""
+    publication = publication_of(packet)
+    if publication is None:
+        return None
+    observed = {str(f["type"]["id"]) for f in packet.get("phenotypicFeatures", []) or []
+                if not f.get("excluded") and (f.get("type") or {}).get("id")}
+    genes: set[str] = set()
+    diseases: dict[str, str] = {}
+    for interpretation in packet.get("interpretations", []) or []:
+        genes |= _genes(interpretation)
+        disease = (interpretation.get("diagnosis") or {}).get("disease") or {}
+        if disease.get("id"):
+            diseases[str(disease["id"])] = str(disease.get("label") or disease["id"])
+    if not genes or not observed:
+        return None
+    return publication, genes, diseases, observed
+
+
+def build_cohorts(packets: Iterable[Mapping[str, Any]]) -> tuple[PublishedCohort, ...]:
+    """Published cohorts from phenopackets: solved patients with a publication, a gene and observed terms.
+
+    A patient with variants in two genes (a dual diagnosis) counts for both.
+    """
+    grouped: dict[tuple[str, str], list[tuple[dict[str, str], set[str]]]] = defaultdict(list)
+    for packet in packets:
+        found = _patient(packet)
+        if found is None:
+            continue
+        publication, genes, diseases, observed = found
+        for gene in genes:
+            grouped[(publication, gene)].append((diseases, observed))
+    cohorts = []
+    for (publication, gene), patients in sorted(grouped.items()):
+        labels: dict[str, str] = {}
+        terms: set[str] = set()
+        for diseases, observed in patients:
+            labels.update(diseases)
+            terms |= observed
+        label = "; ".join(sorted(set(labels.values()))) or f"{gene}-related disorder"
+        cohorts.append(PublishedCohort(gene, publication, frozenset(labels), label, len(patients), frozenset(terms)))
+    return tuple(cohorts)
+
+
+def load_case_knowledge(path: Path) -> CaseKnowledge:
+    """Published cohorts from a phenopacket JSON-lines file (gzipped or not)."""
+    from genomed.interpret.evaluation.published import read_cases
+
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    cohorts = build_cohorts(packet for _, packet in read_cases(path))
+    return CaseKnowledge(Path(path).name, digest, cohorts)
+
+
+@cache
+def default_case_knowledge() -> CaseKnowledge | None:
+    """The node's published cases (``phenopackets/`` in the reference data), or None where it has none."""
+    from genomed.data import data_file
+
+    try:
+        path = data_file(PUBLISHED_CASES_FILE)
+    except ConfigurationError:
+        return None
+    return load_case_knowledge(path)

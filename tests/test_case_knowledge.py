@@ -1,0 +1,140 @@
+"""Published patients as phenotype knowledge: cohorts, gene-disease links, and withholding a publication."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from genomed.interpret.case_knowledge import (
+    CaseKnowledge,
+    PublishedCohort,
+    build_cohorts,
+    load_case_knowledge,
+    publication_of,
+)
+from genomed.interpret.evaluation.published import parse_case
+from genomed.interpret.phenotype import PhenotypeScorer
+
+# Marfan syndrome's cardinal features (see test_phenotype.py).
+MARFAN = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0100775", "HP:0002107", "HP:0001065", "HP:0000767",
+          "HP:0001519"]
+UNKNOWN_GENE = "GMTEST1"  # a symbol no HPO release annotates
+LINKED_GENE = "GMTEST2"
+
+
+def packet(case_id: str, pmid: str | None, genes: list[str], observed: list[str], excluded: list[str] = (),
+           disease: tuple[str, str] = ("OMIM:154700", "Marfan syndrome")) -> dict[str, Any]:
+    refs = [{"id": pmid, "reference": "", "description": ""}] if pmid else []
+    features = [{"type": {"id": t, "label": t}} for t in observed]
+    features += [{"type": {"id": t, "label": t}, "excluded": True} for t in excluded]
+    genomic = [{"subjectOrBiosampleId": case_id, "interpretationStatus": "CAUSATIVE",
+                "variantInterpretation": {"variationDescriptor": {
+                    "id": f"{case_id}-{g}", "geneContext": {"valueId": "HGNC:1", "symbol": g},
+                    "vcfRecord": {"genomeAssembly": "hg38", "chrom": "chr15", "pos": 48_500_000,
+                                  "ref": "C", "alt": "T"},
+                    "allelicState": {"id": "GENO:0000135"}}}} for g in genes]
+    return {"id": case_id, "subject": {"id": case_id, "sex": "FEMALE"}, "phenotypicFeatures": features,
+            "interpretations": [{"id": case_id, "progressStatus": "SOLVED", "diagnosis": {
+                "disease": {"id": disease[0], "label": disease[1]}, "genomicInterpretations": genomic}}],
+            "metaData": {"externalReferences": refs}}
+
+
+def test_patients_of_one_publication_and_gene_form_one_cohort() -> None:
+    packets = [
+        packet("a", "PMID:1", ["FBN1"], ["HP:0001166", "HP:0001083"], excluded=["HP:0002616"]),
+        packet("b", "PMID:1", ["FBN1"], ["HP:0001083", "HP:0000767"]),
+        packet("c", "PMID:2", ["FBN1"], ["HP:0001519"]),
+        packet("d", "PMID:2", ["FBN1", "TGFBR2"], ["HP:0002107"]),   # dual diagnosis: counts for both genes
+        packet("e", None, ["FBN1"], ["HP:0001065"]),                 # no publication: not knowledge
+        packet("f", "PMID:3", ["FBN1"], []),                         # no observed feature: nothing to learn
+    ]
+    cohorts = {c.id: c for c in build_cohorts(packets)}
+    assert sorted(cohorts) == ["CASES/PMID:1/FBN1", "CASES/PMID:2/FBN1", "CASES/PMID:2/TGFBR2"]
+    first = cohorts["CASES/PMID:1/FBN1"]
+    assert first.patients == 2
+    assert first.terms == {"HP:0001166", "HP:0001083", "HP:0000767"}  # the excluded feature is not a feature
+    assert first.disease_ids == {"OMIM:154700"}
+    assert "2 published patients with FBN1, PMID:1" in first.name
+    assert cohorts["CASES/PMID:2/FBN1"].terms == {"HP:0001519", "HP:0002107"}
+
+
+def test_publication_is_read_from_the_references() -> None:
+    assert publication_of(packet("a", "PMID:123", ["FBN1"], ["HP:0001166"])) == "PMID:123"
+    assert publication_of(packet("a", None, ["FBN1"], ["HP:0001166"])) is None
+    case = parse_case(packet("a", "PMID:123", ["FBN1"], ["HP:0001166"]))
+    assert case is not None and case.publication == "PMID:123"
+
+
+def test_a_file_of_phenopackets_loads_with_its_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl.gz"
+    with gzip.open(path, "wt") as handle:
+        for p in (packet("a", "PMID:1", ["FBN1"], ["HP:0001166"]), packet("b", "PMID:2", ["FBN1"], ["HP:0001083"])):
+            handle.write(json.dumps(p) + "\n")
+    knowledge = load_case_knowledge(path)
+    assert len(knowledge.cohorts) == 2
+    provenance = knowledge.provenance()
+    assert provenance["published_cases"] == "cases.jsonl.gz" and len(provenance["published_cases_sha256"]) == 64
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> CaseKnowledge:
+    cohorts = (
+        # A gene HPO does not know, whose published patients look like Marfan syndrome.
+        PublishedCohort(UNKNOWN_GENE, "PMID:900", frozenset(), "Marfan-like disorder", 3, frozenset(MARFAN[:6])),
+        # A gene published as causing Marfan syndrome itself, with a patient recorded with one feature only.
+        PublishedCohort(LINKED_GENE, "PMID:901", frozenset({"OMIM:154700"}), "Marfan syndrome", 1,
+                        frozenset({"HP:0001519"})),
+    )
+    return CaseKnowledge("test", "0" * 64, cohorts)
+
+
+@pytest.fixture(scope="module")
+def scorers(knowledge: CaseKnowledge) -> tuple[PhenotypeScorer, PhenotypeScorer]:
+    return PhenotypeScorer(), PhenotypeScorer(cases=knowledge)
+
+
+def test_a_gene_without_hpo_annotation_is_scored_from_its_published_patients(
+        scorers: tuple[PhenotypeScorer, PhenotypeScorer]) -> None:
+    plain, informed = scorers
+    assert UNKNOWN_GENE not in plain.score_genes(MARFAN)
+    ranked = list(informed.score_genes(MARFAN))
+    assert ranked.index(UNKNOWN_GENE) < 10, ranked[:10]
+    match = informed.score_genes(MARFAN)[UNKNOWN_GENE]
+    assert match.disease_id == "CASES/PMID:900/GMTEST1"
+    assert "PMID:900" in match.disease_name
+    assert any(m.patient_term == m.disease_term for m in match.matches)
+
+
+def test_a_published_diagnosis_links_the_gene_to_the_hpo_disease(
+        scorers: tuple[PhenotypeScorer, PhenotypeScorer]) -> None:
+    _, informed = scorers
+    scores = informed.score_genes(MARFAN)
+    # The one recorded feature would score poorly; the link to OMIM:154700 carries the disease's features.
+    assert scores[LINKED_GENE].disease_id == "OMIM:154700"
+    assert scores[LINKED_GENE].adjusted_similarity == pytest.approx(scores["FBN1"].adjusted_similarity)
+
+
+def test_withholding_a_publication_withdraws_its_cohorts_and_links(
+        scorers: tuple[PhenotypeScorer, PhenotypeScorer]) -> None:
+    _, informed = scorers
+    scores = informed.score_genes(MARFAN, exclude_publications=["PMID:900", "PMID:901"])
+    assert UNKNOWN_GENE not in scores and LINKED_GENE not in scores
+    assert "FBN1" in scores  # HPO's own knowledge is never withheld
+    only_one = informed.score_genes(MARFAN, exclude_publications=["PMID:901"])
+    assert UNKNOWN_GENE in only_one and LINKED_GENE not in only_one
+
+
+def test_published_cohorts_do_not_change_information_content(
+        scorers: tuple[PhenotypeScorer, PhenotypeScorer]) -> None:
+    plain, informed = scorers
+    assert np.array_equal(plain._index.ic, informed._index.ic)
+    fbn1_plain = plain.score_genes(MARFAN)["FBN1"]
+    fbn1_informed = informed.score_genes(MARFAN)["FBN1"]
+    assert fbn1_plain.adjusted_similarity == pytest.approx(fbn1_informed.adjusted_similarity)
+    assert informed.provenance()["published_cases_sha256"] == "0" * 64
+    assert plain.provenance()["published_cases"] == "none"
