@@ -10,7 +10,10 @@ Figures (in ``bench-results.json``):
   Cases are a seeded random sample (``GENOMED_BENCH_CASES``, default 1,000) of all evaluable cases:
   no parameter was fitted on them case by case; the combination weights were fitted once on a
   disjoint development half (see ``genomed.interpret.scoring``) and the figures are reported on
-  the held-out half too (``rd_top1_heldout``).
+  the held-out half too (``rd_top1_heldout``). The phenotype scorer also learns from the published
+  cases themselves (``genomed.interpret.case_knowledge``), as a node does by default; each case is
+  ranked with everything its own publication contributed withheld (cohorts and gene-disease links),
+  so it is new to the scorer, as a laboratory's own case would be.
 Interpretation speed (``exome_case_seconds``, ``genome_case_seconds``) is measured by
 ``interpretation_speed.py``.
 """

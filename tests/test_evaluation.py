@@ -134,3 +134,20 @@ def test_evaluate_prioritisation_command_writes_the_figures(tmp_path: Path) -> N
     assert {"top1", "top5", "top10", "median_rank", "by_class"} <= set(figures)
     assert figures["top5"] == 1.0 and figures["median_rank"] == 1.0  # FBN1 with Marfan features, few genes
     assert set(figures["by_class"]) <= {"missense", "loss_of_function", "splice_region"}
+
+
+def test_background_frequency_leaves_out_the_chosen_person_by_ploidy() -> None:
+    """A man's X carries one allele, and a missing call was never in AN: no frequency below 0 or above 1."""
+    from genomed.interpret.evaluation.background import Background
+
+    # Rows: an autosomal site, a site on X outside the PARs, an autosomal site where person 0 was not called.
+    background = Background(
+        Path("."), ["chr1", "chrX", "chr2"], np.array([1000, 5_000_000, 2000]), ["A", "C", "G"], ["G", "T", "A"],
+        ac=np.array([3, 2, 2], dtype=np.int32), an=np.array([6, 5, 4], dtype=np.int32),
+        samples=["man", "woman", "other"], sexes=["male", "female", "female"],
+        sample_rows=[np.array([0, 1, 2]), np.array([0, 1]), np.array([0, 2])],
+        sample_codes=[np.array([1, 2, -1], dtype=np.int8), np.array([1, 1], dtype=np.int8),
+                      np.array([1, 2], dtype=np.int8)],
+        sample_gq=[np.zeros(3, np.int16)] * 3, sample_dp=[np.zeros(3, np.int32)] * 3)
+    assert background.frequency_without(0).tolist() == [2 / 4, 1 / 4, 2 / 4]
+    assert background.frequency_without(1).tolist() == [2 / 4, 1 / 3, 2 / 2]

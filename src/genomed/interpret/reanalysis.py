@@ -68,6 +68,7 @@ from genomed.interpret.service import (
     interpret_case,
     latest_interpretation,
     mane_release,
+    published_cases_release,
 )
 
 LOG = logging.getLogger(__name__)
@@ -363,6 +364,8 @@ def _reported_variants(session: Session, case: Prescription) -> list[tuple[str, 
 def _shared_releases(clinvar: ClinVar | None, gnomad: FrequencySource | None) -> ReleaseSet:
     releases = ReleaseSet()
     releases.add(hpo_release())
+    if (published := published_cases_release()) is not None:
+        releases.add(published)
     with contextlib.suppress(ConfigurationError):
         releases.add(mane_release())
     for source in (clinvar, gnomad):

@@ -560,6 +560,18 @@ def hpo_release() -> KnowledgeRelease:
                             loaded_at=datetime.now(UTC), version_from="file")
 
 
+def published_cases_release() -> KnowledgeRelease | None:
+    """The published cases the phenotype scorer learns from, as a knowledge release (None without any)."""
+    from genomed.interpret.phenotype import default_scorer
+
+    cases = default_scorer().cases
+    if cases is None:
+        return None
+    return KnowledgeRelease(name="Published cases", version=cases.sha256[:12], source=cases.source,
+                            sha256=cases.sha256, loaded_at=datetime.now(UTC), version_from="inferred",
+                            records=len(cases.cohorts))
+
+
 def mane_release() -> KnowledgeRelease:
     from genomed.annotate.mane import MANE_FILE
     from genomed.data import data_file
@@ -891,6 +903,8 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
 
     releases = ReleaseSet()
     releases.add(hpo_release())
+    if (published := published_cases_release()) is not None:
+        releases.add(published)
     with contextlib.suppress(ConfigurationError):
         releases.add(mane_release())
     for source in (clinvar, gnomad, panel_obj, sf_panel):

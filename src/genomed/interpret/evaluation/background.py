@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -73,11 +74,24 @@ class Background:
         ac = self.ac.astype(np.int64)
         an = self.an.astype(np.int64)
         rows, codes = self.sample_rows[sample], self.sample_codes[sample]
+        # A man carries one allele outside the pseudoautosomal regions of X; two everywhere else.
+        ploidy = np.full(len(ac), 2, dtype=np.int64)
+        if self.sexes[sample] == "male":
+            ploidy[self.x_haploid] = 1
         own = np.zeros(len(ac), dtype=np.int64)
-        own[rows] = np.where(codes > 0, codes, 0)
-        ploidy = 1 if self.sexes[sample] == "male" else 2
-        an_without = np.maximum(an - 2, 1) if ploidy == 2 else np.maximum(an - 1, 1)
-        return (ac - own) / an_without
+        own[rows] = np.minimum(np.where(codes > 0, codes, 0), ploidy[rows])
+        counted = ploidy.copy()
+        counted[rows[codes < 0]] = 0  # a missing call never counted in AN
+        frequency: npt.NDArray[np.float64] = np.maximum(ac - own, 0) / np.maximum(an - counted, 1)
+        return frequency
+
+    @cached_property
+    def x_haploid(self) -> npt.NDArray[np.bool_]:
+        """Sites on X outside the pseudoautosomal regions (haploid in men)."""
+        from genomed.genome.builds import in_par
+
+        return np.array([c in ("chrX", "X") and not in_par("GRCh38", c, int(p)) for c, p in zip(
+            self.chrom, self.pos, strict=True)], dtype=bool)
 
 
 def load_background(directory: Path) -> Background:
