@@ -25,6 +25,7 @@ MARFAN = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0100775", "HP:0002107", 
           "HP:0001519"]
 UNKNOWN_GENE = "GMTEST1"  # a symbol no HPO release annotates
 LINKED_GENE = "GMTEST2"
+POOLED_GENE = "GMTEST3"
 
 
 def packet(case_id: str, pmid: str | None, genes: list[str], observed: list[str], excluded: list[str] = (),
@@ -89,6 +90,9 @@ def knowledge() -> CaseKnowledge:
         # A gene published as causing Marfan syndrome itself, with a patient recorded with one feature only.
         PublishedCohort(LINKED_GENE, "PMID:901", frozenset({"OMIM:154700"}), "Marfan syndrome", 1,
                         frozenset({"HP:0001519"})),
+        # A gene whose two publications each saw half of the features.
+        PublishedCohort(POOLED_GENE, "PMID:902", frozenset(), "disorder A", 2, frozenset(MARFAN[:4])),
+        PublishedCohort(POOLED_GENE, "PMID:903", frozenset(), "disorder B", 1, frozenset(MARFAN[4:])),
     )
     return CaseKnowledge("test", "0" * 64, cohorts)
 
@@ -138,3 +142,20 @@ def test_published_cohorts_do_not_change_information_content(
     assert fbn1_plain.adjusted_similarity == pytest.approx(fbn1_informed.adjusted_similarity)
     assert informed.provenance()["published_cases_sha256"] == "0" * 64
     assert plain.provenance()["published_cases"] == "none"
+
+
+def test_a_genes_publications_are_pooled_and_each_can_be_withheld(
+        scorers: tuple[PhenotypeScorer, PhenotypeScorer]) -> None:
+    _, informed = scorers
+    pooled = informed.score_genes(MARFAN)[POOLED_GENE]
+    assert pooled.disease_id == "CASES/GMTEST3" and "2 publications" in pooled.disease_name
+    # Every feature is matched exactly by one publication or the other.
+    assert all(m.patient_term == m.disease_term for m in pooled.matches)
+    alone = {p: informed.score_genes(MARFAN, exclude_publications=[other])[POOLED_GENE]
+             for p, other in (("PMID:902", "PMID:903"), ("PMID:903", "PMID:902"))}
+    assert all(pooled.similarity > a.similarity for a in alone.values())
+    assert alone["PMID:902"].disease_id in ("CASES/GMTEST3", "CASES/PMID:902/GMTEST3")
+    # With PMID:903 withheld, only PMID:902's four features are matched exactly.
+    exact = {m.patient_term for m in alone["PMID:902"].matches if m.patient_term == m.disease_term}
+    assert exact == set(MARFAN[:4])
+    assert POOLED_GENE not in informed.score_genes(MARFAN, exclude_publications=["PMID:902", "PMID:903"])

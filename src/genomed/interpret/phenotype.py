@@ -57,7 +57,7 @@ import numpy as np
 import numpy.typing as npt
 
 from genomed.errors import InputError
-from genomed.interpret.case_knowledge import CaseKnowledge
+from genomed.interpret.case_knowledge import COHORT_PREFIX, CaseKnowledge
 from genomed.interpret.hpo import (
     GENE_LEVEL_PREFIX,
     PHENOTYPIC_ABNORMALITY,
@@ -176,8 +176,9 @@ class _CaseEvidence:
     """
 
     def __init__(self, index: _Index, query: PhenotypeQuery, ranks: npt.NDArray[np.int32], reps: IntArray,
-                 excluded: Sequence[tuple[str, IntArray, IntArray]]) -> None:
+                 excluded: Sequence[tuple[str, IntArray, IntArray]], withheld: BoolArray | None = None) -> None:
         self._index = index
+        self._withheld = withheld
         self._query = query
         self._ranks = ranks
         self._reps = reps
@@ -199,6 +200,13 @@ class _CaseEvidence:
 
     def conflicts(self, d: int) -> tuple[ExcludedConflict, ...]:
         ix = self._index
+        if d >= ix.n_base:  # a gene's pooled cohorts: what any of its (consulted) members says against it
+            found: dict[str, ExcludedConflict] = {}
+            for member in ix.pooled_member_columns(d).tolist():
+                if self._withheld is None or not self._withheld[member]:
+                    for conflict in self.conflicts(member):
+                        found.setdefault(conflict.excluded_term, conflict)
+            return tuple(found.values())
         terms = ix.release.terms
         out = []
         for x, diseases, disease_terms in self._excluded:
@@ -258,7 +266,22 @@ class _Index:
         self.disease_publication: IntArray = np.asarray(disease_publication, dtype=np.int64)
         self.disease_ids = [d.id for d in diseases]
         self.disease_names = [d.name for d in diseases]
-        nd = len(diseases)
+        nd = self.n_base = len(diseases)
+        # Each gene's published cohorts together (one column per gene after the diseases): the
+        # patients of all publications, as HPO pools every report of a disease. Its similarity is
+        # computed per case, without the withheld publications (see ``match``).
+        by_gene: dict[str, list[int]] = {}
+        for k in range(nd):
+            if disease_publication[k] >= 0:
+                by_gene.setdefault(next(iter(diseases[k].genes)), []).append(k)
+        self.pooled_genes = sorted(by_gene)
+        self.pooled_members: IntArray = np.asarray([k for g in self.pooled_genes for k in by_gene[g]], dtype=np.int64)
+        self.pooled_starts: IntArray = np.cumsum([0] + [len(by_gene[g]) for g in self.pooled_genes[:-1]]).astype(
+            np.int64) if by_gene else np.zeros(0, dtype=np.int64)
+        for g in self.pooled_genes:
+            count = len(by_gene[g])
+            self.disease_ids.append(f"{COHORT_PREFIX}{g}")
+            self.disease_names.append(f"patients published with {g} ({count} publication{'s' if count > 1 else ''})")
         # Information content and the null come from the curated diseases only: gene-level stand-ins
         # and published cohorts repeat them, and would count a feature twice.
         real = np.asarray([d.id.startswith(("OMIM:", "ORPHA:")) for d in diseases])
@@ -304,6 +327,7 @@ class _Index:
             k = disease_pos.get(disease_id, -1)
             if k >= 0 and gene not in diseases[k].genes:
                 triples |= {(gene, k, publication_index[p]) for p in publications}
+        triples |= {(g, nd + u, -1) for u, g in enumerate(self.pooled_genes)}
         self.genes = sorted({t[0] for t in triples})
         gene_pos = {g: i for i, g in enumerate(self.genes)}
         pairs = sorted((gene_pos[g], k, p) for g, k, p in triples)
@@ -316,8 +340,8 @@ class _Index:
         # features are actually recorded, not uniformly over an ontology full of rare leaves.
         pool = dis_terms[real[dis_of]]
         sample = np.random.default_rng(params.seed).choice(pool, size=min(params.null_terms, len(pool)), replace=False)
-        total = np.zeros(nd)
-        total_sq = np.zeros(nd)
+        total = np.zeros(len(self.disease_ids))
+        total_sq = np.zeros(len(self.disease_ids))
         for term in sample:
             ranks, _ = self.match(int(term))
             sim = self.ic_of_rank[ranks]
@@ -342,7 +366,12 @@ class _Index:
         wanted = [i for i, p in enumerate(self.publications) if p in publications]
         if not wanted:
             return None
-        return np.isin(self.disease_publication, wanted), np.isin(self.pair_publication, wanted)
+        diseases = np.zeros(len(self.disease_ids), dtype=bool)
+        diseases[:self.n_base] = np.isin(self.disease_publication, wanted)
+        if len(self.pooled_members):
+            kept = np.add.reduceat((~diseases[self.pooled_members]).astype(np.int64), self.pooled_starts)
+            diseases[self.n_base:] = kept == 0
+        return diseases, np.isin(self.pair_publication, wanted)
 
     def p_values(self, statistic: FloatArray, n: int) -> FloatArray:
         """Chance that ``n`` random terms give a random gene a statistic at least this high.
@@ -378,8 +407,12 @@ class _Index:
         """The term and its ancestors under "Phenotypic abnormality", as term indices."""
         return self.anc[self.anc_indptr[term]:self.anc_indptr[term + 1]]
 
-    def match(self, term: int) -> tuple[npt.NDArray[np.int32], IntArray]:
-        """One patient term against every disease: the rank of the MICA (0: none informative) and the disease term."""
+    def match(self, term: int, withheld: BoolArray | None = None) -> tuple[npt.NDArray[np.int32], IntArray]:
+        """One patient term against every disease: the rank of the MICA (0: none informative) and the disease term.
+
+        A gene's pooled cohorts take their best member (leaving out ``withheld`` diseases): the
+        best match among all its published patients.
+        """
         ranks = np.zeros(len(self.disease_ids), dtype=np.int32)
         reps = np.full(len(self.disease_ids), -1, dtype=np.int64)
         anc = self.ancestors(term)
@@ -390,7 +423,22 @@ class _Index:
             cols = self.inv_disease[lo:hi]
             ranks[cols] = self.rank[a]
             reps[cols] = self.inv_rep[lo:hi]
+        if len(self.pooled_members):
+            members = self.pooled_members
+            member_ranks = ranks[members].astype(np.int64)
+            if withheld is not None:
+                member_ranks[withheld[members]] = 0
+            width = len(members) + 1
+            best = np.maximum.reduceat(member_ranks * width + np.arange(len(members)), self.pooled_starts)
+            ranks[self.n_base:] = best // width
+            reps[self.n_base:] = np.where(best // width > 0, reps[members[best % width]], -1)
         return ranks, reps
+
+    def pooled_member_columns(self, d: int) -> IntArray:
+        """The cohorts pooled in pooled column ``d``."""
+        u = d - self.n_base
+        end = self.pooled_starts[u + 1] if u + 1 < len(self.pooled_starts) else len(self.pooled_members)
+        return self.pooled_members[self.pooled_starts[u]:end]
 
     def carriers(self, term: int) -> tuple[IntArray, IntArray]:
         """The diseases that have the term or a more specific one, and that disease term."""
@@ -464,7 +512,9 @@ class PhenotypeScorer:
         """As :meth:`score_genes`, for an already validated phenotype."""
         ix = self._index
         n = len(query.observed)
-        matched = [ix.match(ix.term_index[t]) for t in query.observed]
+        withheld = ix.withheld(exclude_publications)
+        matched = [ix.match(ix.term_index[t], withheld[0] if withheld is not None else None)
+                   for t in query.observed]
         ranks = np.stack([m[0] for m in matched])                 # patient terms x diseases
         reps = np.stack([m[1] for m in matched])
         best = ix.ic_of_rank[ranks]
@@ -475,13 +525,17 @@ class PhenotypeScorer:
             cols, disease_terms = ix.carriers(ix.term_index[x])
             conflicts.append((x, cols, disease_terms))
             penalty[cols] += ix.ic[ix.term_index[x]]
+        if len(ix.pooled_members):  # a pooled column conflicts as much as its most conflicting member
+            member_penalty = penalty[ix.pooled_members]
+            if withheld is not None:
+                member_penalty = np.where(withheld[0][ix.pooled_members], 0.0, member_penalty)
+            penalty[ix.n_base:] = np.maximum.reduceat(member_penalty, ix.pooled_starts)
         similarity -= self.params.excluded_weight * penalty / n
         if self.params.symmetric:
             similarity = (similarity + self._reverse(query)) / 2
         adjusted = similarity - self.params.mean_shift * ix.null_mean
 
         # Each gene's best disease (ties: the first in id order), then genes best first (ties: by symbol).
-        withheld = ix.withheld(exclude_publications)
         if withheld is not None:
             adjusted = np.where(withheld[0], -np.inf, adjusted)
         pair_adjusted = adjusted[ix.pair_disease]
@@ -494,7 +548,7 @@ class PhenotypeScorer:
         best_disease = ix.pair_disease[first]
         order = np.lexsort((np.arange(len(ix.genes)), -gene_best))
 
-        evidence = _CaseEvidence(ix, query, ranks, reps, conflicts)
+        evidence = _CaseEvidence(ix, query, ranks, reps, conflicts, withheld[0] if withheld is not None else None)
         genes = ix.genes
         best_list = gene_best.tolist()
         p_list = ix.p_values(gene_best, n).tolist()
@@ -518,7 +572,10 @@ class PhenotypeScorer:
             anc = ix.ancestors(ix.term_index[t])
             informative[anc] = ix.ic[anc]
         per_term = np.maximum.reduceat(informative[ix.anc], ix.anc_indptr[:-1])
-        return np.add.reduceat(per_term[ix.dis_terms], ix.dis_indptr[:-1]) / ix.disease_sizes
+        base = np.add.reduceat(per_term[ix.dis_terms], ix.dis_indptr[:-1]) / ix.disease_sizes
+        pooled = (np.maximum.reduceat(base[ix.pooled_members], ix.pooled_starts) if len(ix.pooled_members)
+                  else np.zeros(0))
+        return np.concatenate([base, pooled])
 
 def _upper_normal_tail(z: FloatArray) -> FloatArray:
     """P(N(0, 1) > z), accurate in the far tail (relative error < 1.2e-7: Numerical Recipes' erfcc).
