@@ -159,3 +159,38 @@ def test_a_genes_publications_are_pooled_and_each_can_be_withheld(
     exact = {m.patient_term for m in alone["PMID:902"].matches if m.patient_term == m.disease_term}
     assert exact == set(MARFAN[:4])
     assert POOLED_GENE not in informed.score_genes(MARFAN, exclude_publications=["PMID:902", "PMID:903"])
+
+
+def test_published_causal_variants_are_known_with_their_publications() -> None:
+    from genomed.annotate.model import Variant
+    from genomed.interpret.case_knowledge import reported_variants
+
+    packets = [packet("a", "PMID:1", ["FBN1"], ["HP:0001166"]), packet("b", "PMID:2", ["FBN1"], ["HP:0001083"]),
+               packet("c", None, ["FBN1"], ["HP:0001083"])]
+    variant = Variant("chr15", 48_500_000, "C", "T")
+    knowledge = CaseKnowledge("t", "0" * 64, build_cohorts(packets), reported_variants(packets))
+    assert knowledge.reported(variant) == ("PMID:1", "PMID:2")
+    assert knowledge.reported(variant, exclude_publications=["PMID:1"]) == ("PMID:2",)
+    assert knowledge.reported(Variant("chr15", 48_500_001, "C", "T")) == ()
+
+
+def test_a_variant_published_as_causal_counts_as_pathogenic_and_says_where() -> None:
+    from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation
+    from genomed.interpret.case_data import HET, CaseCalls, Member
+    from genomed.interpret.prioritise import prioritise
+
+    variants = [Variant("chr1", 100, "A", "G"), Variant("chr3", 100, "C", "T")]
+    calls = CaseCalls.from_rows([Member("p", "proband", "female", True)], variants, [[HET], [HET]])
+    annotations = [VariantAnnotation(v, (TranscriptEffect(f"NM_{g}.1", g, g, ("missense_variant",), Impact.MODERATE),))
+                   for v, g in zip(variants, ("KNOWN", "NOVEL"), strict=True)]
+
+    class Pheno:
+        score = 0.5
+
+    ranked = prioritise(calls, annotations, np.zeros(2), {"KNOWN": Pheno(), "NOVEL": Pheno()}, lambda g: {"AD"},
+                        published=lambda v: ("PMID:7",) if v == variants[0] else ())
+    assert [c.gene for c in ranked] == ["KNOWN", "NOVEL"]
+    known = ranked[0].variants[0]
+    assert known.pathogenicity == 1.0 and known.publications == ("PMID:7",)
+    assert ranked[1].variants[0].pathogenicity == pytest.approx(0.6)
+    assert any("reported as causal in PMID:7" in line for line in ranked[0].evidence)

@@ -12,7 +12,9 @@ scoring treats each cohort as one more disease of its gene, and a published diag
 knows (an OMIM or Orphanet id) links the gene to that disease even where HPO's gene annotations do
 not.
 
-Every cohort keeps its publication, for two reasons: the report names the publication a match came
+The causal variants they report are kept too: a variant already published as causal in another
+patient is evidence of pathogenicity, as a ClinVar record would be (many such reports never reach
+ClinVar). Every cohort and variant keeps its publication, for two reasons: the report names the publication a match came
 from, and a case is never scored with knowledge drawn from its own publication (see
 ``exclude_publications`` in :mod:`genomed.interpret.phenotype`), which is what lets genomed be
 validated on the very collection it learns from.
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from genomed.annotate.model import Variant
 from genomed.errors import ConfigurationError
 
 PUBLISHED_CASES_FILE = "phenopackets/phenopacket-store-train.jsonl.gz"
@@ -66,6 +69,12 @@ class CaseKnowledge:
     source: str
     sha256: str
     cohorts: tuple[PublishedCohort, ...]
+    variants: Mapping[Variant, frozenset[str]] = field(default_factory=dict)
+    """Causal variants (GRCh38, normalised as the store does) and the publications that report them."""
+
+    def reported(self, variant: Variant, *, exclude_publications: Collection[str] = ()) -> tuple[str, ...]:
+        """The publications that report ``variant`` as causal, but those withheld (see the module docstring)."""
+        return tuple(sorted(self.variants.get(variant, frozenset()) - set(exclude_publications)))
 
     def provenance(self) -> dict[str, str]:
         """What an analysis records to be reproducible."""
@@ -119,6 +128,24 @@ def _patient(packet: Mapping[str, Any]) -> tuple[str, set[str], dict[str, str], 
     return publication, genes, diseases, observed
 
 
+def reported_variants(packets: Iterable[Mapping[str, Any]]) -> dict[Variant, frozenset[str]]:
+    """Causal variants with a GRCh38 VCF record, and the publications that report them."""
+    from genomed.interpret.evaluation.published import causal_variant
+
+    found: dict[Variant, set[str]] = defaultdict(set)
+    for packet in packets:
+        publication = publication_of(packet)
+        if publication is None:
+            continue
+        for interpretation in packet.get("interpretations", []) or []:
+            for genomic in (interpretation.get("diagnosis") or {}).get("genomicInterpretations", []) or []:
+                descriptor = (genomic.get("variantInterpretation") or {}).get("variationDescriptor")
+                causal = causal_variant(descriptor) if descriptor else None
+                if causal is not None:
+                    found[causal.variant].add(publication)
+    return {v: frozenset(p) for v, p in found.items()}
+
+
 def build_cohorts(packets: Iterable[Mapping[str, Any]]) -> tuple[PublishedCohort, ...]:
     """Published cohorts from phenopackets: solved patients with a publication, a gene and observed terms.
 
@@ -149,8 +176,8 @@ def load_case_knowledge(path: Path) -> CaseKnowledge:
     from genomed.interpret.evaluation.published import read_cases
 
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    cohorts = build_cohorts(packet for _, packet in read_cases(path))
-    return CaseKnowledge(Path(path).name, digest, cohorts)
+    packets = [packet for _, packet in read_cases(path)]
+    return CaseKnowledge(Path(path).name, digest, build_cohorts(packets), reported_variants(packets))
 
 
 @cache

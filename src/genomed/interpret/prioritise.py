@@ -91,6 +91,8 @@ class CandidateVariant:
     score: float
     clinvar: ClinVarAssertion | None
     annotation: VariantAnnotation
+    publications: tuple[str, ...] = ()
+    """Publications that report this variant as causal in another patient."""
 
 
 @dataclass(frozen=True)
@@ -140,11 +142,13 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
                build: str = "GRCh38", config: PrioritisationConfig | None = None,
                clinvar: Callable[[Variant], ClinVarAssertion | None] | None = None,
                panel_genes: Iterable[str] | None = None,
-               in_silico: Callable[[Variant], dict[str, float]] | None = None) -> list[GeneCandidate]:
+               in_silico: Callable[[Variant], dict[str, float]] | None = None,
+               published: Callable[[Variant], Sequence[str]] | None = None) -> list[GeneCandidate]:
     """Rank the case's genes (best first); ``annotations`` and ``max_af`` are aligned with ``calls`` rows.
 
     ``gene_modes`` gives a gene's known inheritance labels (AD, AR, XL, XLR, XLD, MT); a gene with
     none is tested against every mode. ``panel_genes`` restricts the analysis to a gene panel.
+    ``published`` gives the publications that report a variant as causal (see ``case_knowledge``).
     """
     config = config or PrioritisationConfig()
     fc = config.filters
@@ -174,11 +178,12 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
             if row not in clinvar_cache:
                 clinvar_cache[row] = clinvar(annotation.variant) if clinvar else None
             scores = in_silico(annotation.variant) if in_silico else None
-            path, term = pathogenicity(annotation, gene, clinvar_cache[row], scores)
+            reports = tuple(published(annotation.variant)) if published else ()
+            path, term = pathogenicity(annotation, gene, clinvar_cache[row], scores, published=bool(reports))
             hgvs_c, hgvs_p = _effect_on(annotation, gene)
             af = float(max_af[row])
             per_row[row] = CandidateVariant(annotation.variant, calls.zygosity(row, 0, build), term, hgvs_c, hgvs_p,
-                                            af, path, path * rarity(af), clinvar_cache[row], annotation)
+                                            af, path, path * rarity(af), clinvar_cache[row], annotation, reports)
         pheno = phenotype.get(gene)
         pheno_score = float(pheno.score) if pheno is not None else 0.0
         similarity = None if pheno is None else float(getattr(pheno, "adjusted_similarity", pheno.score))
@@ -240,5 +245,8 @@ def _evidence(gene: str, match: InheritanceMatch, variants: Sequence[CandidateVa
         text = f"Variant: {v.consequence.replace('_', ' ')} {name}{protein}, {v.zygosity}, {_frequency_words(v.max_af)}"
         if v.clinvar is not None:
             text += f"; ClinVar {v.clinvar.significance} ({v.clinvar.stars} star{'s' if v.clinvar.stars != 1 else ''})"
+        if v.publications:
+            more = f" and {len(v.publications) - 3} more" if len(v.publications) > 3 else ""
+            text += f"; reported as causal in {', '.join(v.publications[:3])}{more}"
         lines.append(text + ".")
     return tuple(lines)

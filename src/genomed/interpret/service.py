@@ -886,9 +886,10 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
             labels |= set(entry.inheritance.value.split("/"))
         return frozenset(labels)
 
+    published = scorer.cases.reported if scorer.cases is not None and build == "GRCh38" else None  # GRCh38 records
     ranked = prioritise(calls, annotations, freqs.max_af, phenotype, modes, build=build, config=config,
                         clinvar=clinvar.by_variant if clinvar is not None else None,
-                        panel_genes=panel_obj.symbols() if panel_obj is not None else None)
+                        panel_genes=panel_obj.symbols() if panel_obj is not None else None, published=published)
     cx = _Context(calls, build, freqs, clinvar, _clinvar_spectrum(clinvar) if clinvar is not None else None,
                   de_novo_status, plan.overrides, modes, acmg_config)
     stored = []

@@ -178,7 +178,11 @@ class SpikeInEvaluator:
         withheld = (case.publication,) if case.publication else ()
         phenotype = self.scorer.score_genes(observed, known_terms(case.excluded),
                                             exclude_publications=withheld) if observed else {}
-        ranked = prioritise(calls, annotations, max_af, phenotype, self.gene_modes, config=self.config)
+        cases = self.scorer.cases
+        reported = None if cases is None else (
+            lambda variant: cases.reported(variant, exclude_publications=withheld))
+        ranked = prioritise(calls, annotations, max_af, phenotype, self.gene_modes, config=self.config,
+                            published=reported)
         genes = case.genes
         rank = next((c.rank for c in ranked if c.gene in genes), None)
         gene = next(iter(sorted(genes)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,8 @@ def _normalise(chrom: str, pos: int, ref: str, alt: str) -> Variant:
     return Variant(chrom if chrom.startswith("chr") else f"chr{chrom}", pos, ref.upper(), alt.upper())
 
 
-def _causal(descriptor: dict[str, Any]) -> CausalVariant | None:
+def causal_variant(descriptor: Mapping[str, Any]) -> CausalVariant | None:
+    """A published causal variant from its variation descriptor, or None when it has no GRCh38 VCF record."""
     record = descriptor.get("vcfRecord")
     gene = (descriptor.get("geneContext") or {}).get("symbol")
     if not record or not gene or str(record.get("genomeAssembly", "")).lower() not in _BUILDS:
@@ -98,7 +99,7 @@ def parse_case(packet: dict[str, Any]) -> PublishedCase | None:
             descriptor = (genomic.get("variantInterpretation") or {}).get("variationDescriptor")
             if descriptor is None:
                 return None
-            found = _causal(descriptor)
+            found = causal_variant(descriptor)
             if found is None:
                 return None
             causal.append(found)
