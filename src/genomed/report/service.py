@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
@@ -76,12 +77,16 @@ def _hpo_terms(ids: Sequence[str]) -> tuple[Term, ...]:
     return tuple(out)
 
 
+_DISEASE_ID = re.compile(r"^(OMIM|ORPHA|MONDO):\d+$")
+
+
 def _reported_variant(raw: dict[str, Any], candidate: Candidate, sample: str) -> ReportedVariant:
     details = candidate.details
     acmg = raw.get("acmg") or {}
     phenotype = details.get("phenotype") or {}
+    # A disease the report can name by its identifier; a gene-level stand-in or a published cohort is not one.
     disease = Term(phenotype["disease_id"], phenotype["disease_name"]) \
-        if phenotype.get("disease_id") and str(phenotype.get("disease_id", "")).count(":") == 1 else None
+        if _DISEASE_ID.match(str(phenotype.get("disease_id") or "")) else None
     hgvs_c = raw.get("hgvs_c") or ""
     if not hgvs_c:
         raise InputError(f"variant {raw['variant']} has no HGVS c. on a transcript; it cannot be reported")
