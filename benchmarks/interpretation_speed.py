@@ -134,14 +134,14 @@ class Pipeline:
         from genomed.genome.mapped_fasta import mapped_reference
         from genomed.genome.reference import open_reference
         from genomed.interpret.hpo import gene_inheritance_modes
-        from genomed.interpret.phenotype import PhenotypeScorer
+        from genomed.interpret.phenotype import default_scorer
 
         started = time.perf_counter()
         self.build = "GRCh38"
         self.reference = open_reference(reference, self.build)
         # The annotator reads reference bases through a memory map of the FASTA (same answers, faster).
         self.annotator = Annotator.from_mane(mapped_reference(self.reference))
-        self.scorer = PhenotypeScorer()
+        self.scorer = default_scorer()  # HPO and the published cases, as a node scores
         self.scorer.score_genes(list(OBSERVED[:1]))  # loads the release and its index
         self.modes = gene_inheritance_modes
         self._frequencies: dict[Path, CohortFrequencies] = {}
@@ -193,7 +193,9 @@ class Pipeline:
         phenotype = self.scorer.score_genes(list(OBSERVED), list(EXCLUDED))
         stages["phenotype"] = (time.perf_counter() - mark, len(phenotype))
         mark = time.perf_counter()
-        ranked = prioritise(calls, annotations, max_af, phenotype, self.modes, build=self.build, config=config)
+        cases = self.scorer.cases
+        ranked = prioritise(calls, annotations, max_af, phenotype, self.modes, build=self.build, config=config,
+                            published=cases.reported if cases is not None else None)
         stages["rank"] = (time.perf_counter() - mark, len(kept))
         report = {"stages": stages, "cpu_seconds": time.process_time() - cpu, "variants": len(calls),
                   "quality_pass": len(quality_rows),
