@@ -85,7 +85,7 @@ from genomed.interpret.acmg.classify import apply_overrides
 from genomed.interpret.acmg.combine import AcmgClass, combine
 from genomed.interpret.acmg.config import DEFAULT_CONFIG
 from genomed.interpret.acmg.evidence import INHERITANCE_MODES
-from genomed.interpret.acmg.protein import ProteinChange
+from genomed.interpret.acmg.protein import change_kind
 from genomed.interpret.acmg.result import CriterionResult
 from genomed.interpret.acmg.strength import Direction, Strength
 from genomed.interpret.case_data import REF, CaseCalls, Member, Role, read_case_vcfs
@@ -104,8 +104,6 @@ _CLASS_ORDER = {AcmgClass.PATHOGENIC.value: 0, AcmgClass.LIKELY_PATHOGENIC.value
                 AcmgClass.LIKELY_BENIGN.value: 3, AcmgClass.BENIGN.value: 4}
 # HPO / panel mode labels -> the ACMG evidence record's vocabulary (AD, AR, XL, XLD, XLR, MT, YL).
 _ACMG_MODES: dict[str, tuple[str, ...]] = {"SD": ("AD", "AR"), "PAD": ("AD",), "PAR": ("AR",)}
-_LOF_PROTEIN = re.compile(r"(?:Ter|\*)\)?$|fs")
-_CANONICAL_SPLICE = re.compile(r"c\.[-*]?\d+[+-][12](?!\d)")
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -533,15 +531,13 @@ def _clinvar_spectrum(clinvar: ClinVar) -> dict[str, list[int]]:
         if not record.gene_symbol or record.stars < 1 or not (record.pathogenic or record.benign):
             continue
         counts = spectrum.setdefault(record.gene_symbol, [0, 0, 0])
-        change = ProteinChange.parse(record.hgvs_p)
-        missense = change is not None and change.missense
+        kind = change_kind(record.hgvs_c, record.hgvs_p)
         if record.pathogenic:
-            if (record.hgvs_p and _LOF_PROTEIN.search(record.hgvs_p)) or \
-                    (record.hgvs_c and _CANONICAL_SPLICE.search(record.hgvs_c)):
+            if kind == "loss_of_function":
                 counts[0] += 1
-            elif missense:
+            elif kind == "missense":
                 counts[1] += 1
-        elif missense:
+        elif kind == "missense":
             counts[2] += 1
     _SPECTRA[clinvar] = spectrum
     return spectrum

@@ -20,6 +20,22 @@ THREE_LETTER = {
     "Y": "Tyr", "V": "Val", "U": "Sec", "*": "Ter", "X": "Ter",
 }
 _RESIDUES = frozenset(THREE_LETTER.values())
+LOF_PROTEIN = re.compile(r"(?:Ter|\*)\)?$|fs")
+"""An HGVS p. that ends the protein early: a nonsense change or a frameshift."""
+CANONICAL_SPLICE = re.compile(r"c\.[-*]?\d+[+-][12](?!\d)")
+"""An HGVS c. at the canonical ±1/2 splice sites."""
+
+
+def change_kind(hgvs_c: str | None, hgvs_p: str | None) -> str | None:
+    """``"loss_of_function"``, ``"missense"`` or None (anything else, or not known) from a variant's HGVS.
+
+    >>> change_kind("c.100C>T", "p.(Arg34Ter)"), change_kind("c.101G>A", "p.Arg34Gln"), change_kind("c.99+1G>A", None)
+    ('loss_of_function', 'missense', 'loss_of_function')
+    """
+    if (hgvs_p and LOF_PROTEIN.search(hgvs_p)) or (hgvs_c and CANONICAL_SPLICE.search(hgvs_c)):
+        return "loss_of_function"
+    change = ProteinChange.parse(hgvs_p)
+    return "missense" if change is not None and change.missense else None
 _SUBSTITUTION = re.compile(r"^(?:[^:]*:)?p\.\(?([A-Z][a-z]{2})(\d+)([A-Z][a-z]{2}|\*|=)\)?$")
 
 
