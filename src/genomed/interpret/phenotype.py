@@ -30,7 +30,11 @@ among 200 features); a per-disease z-score against random phenotypes over-correc
 annotated ones (top-1 0.23 against 0.39 raw on the development cases). Genes are ranked by the
 similarity less half the disease's expected similarity to a random term (``mean_shift``; 0.3–0.7
 all give top-1 ≈ 0.44), the expectation being estimated once from random terms drawn from the
-disease annotations themselves.
+disease annotations themselves. A disease that many genes cause (Orphanet's groups such as
+"non-specific early-onset epileptic encephalopathy") says less about each of them: ``0.2 × ln(genes)``
+is subtracted too (development half, phenotype alone, 800 cases: 0, 0.1, 0.2, 0.4 give top-1
+0.468, 0.471, 0.471, 0.472 and among 201 genes 0.782, 0.791, 0.791, 0.790; spiked exomes, 300
+cases: top-1 0.753 → 0.760).
 
 Calibration into [0, 1]. The score is ``1 - p``, where ``p`` is the chance that a random phenotype
 with as many terms gives a random gene at least this statistic: under that null each disease's
@@ -87,6 +91,8 @@ class ScoringParameters:
     """Score a gene's whole annotation set where no single disease explains all of it (see ``hpo``)."""
     mean_shift: float = 0.5
     """Fraction of each disease's expected similarity to a random term subtracted before ranking (see module doc)."""
+    gene_count_penalty: float = 0.2
+    """Subtracted times ln(number of genes of the disease): a disease many genes cause says less about each."""
     null_terms: int = 2000
     """How many random annotated terms estimate each disease's null mean and spread."""
     seed: int = 20251124
@@ -335,6 +341,9 @@ class _Index:
         self.pair_disease: IntArray = np.asarray([p[1] for p in pairs], dtype=np.int64)
         self.pair_publication: IntArray = np.asarray([p[2] for p in pairs], dtype=np.int64)
         self.gene_starts: IntArray = np.searchsorted(self.pair_gene, np.arange(len(self.genes))).astype(np.int64)
+        unique_pairs = np.unique(self.pair_gene * len(self.disease_ids) + self.pair_disease)
+        self.disease_gene_count: IntArray = np.maximum(
+            np.bincount(unique_pairs % len(self.disease_ids), minlength=len(self.disease_ids)), 1)
 
         # Null: random terms drawn from the real annotations, i.e. with the frequencies at which
         # features are actually recorded, not uniformly over an ontology full of rare leaves.
@@ -476,6 +485,7 @@ class PhenotypeScorer:
                                         + (" (symmetric)" if p.symmetric else "")
                                         + "; p against random phenotypes of the same size",
                 "phenotype_parameters": (f"excluded_weight={p.excluded_weight} mean_shift={p.mean_shift} "
+                                         f"gene_count_penalty={p.gene_count_penalty} "
                                          f"orphanet={p.orphanet} gene_level={p.gene_level} "
                                          f"null_terms={p.null_terms} seed={p.seed}"),
                 **(self.cases.provenance() if self.cases else {"published_cases": "none"})}
@@ -534,6 +544,8 @@ class PhenotypeScorer:
         if self.params.symmetric:
             similarity = (similarity + self._reverse(query)) / 2
         adjusted = similarity - self.params.mean_shift * ix.null_mean
+        if self.params.gene_count_penalty:
+            adjusted = adjusted - self.params.gene_count_penalty * np.log(ix.disease_gene_count)
 
         # Each gene's best disease (ties: the first in id order), then genes best first (ties: by symbol).
         if withheld is not None:
