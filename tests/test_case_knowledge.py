@@ -194,3 +194,24 @@ def test_a_variant_published_as_causal_counts_as_pathogenic_and_says_where() -> 
     assert known.pathogenicity == 1.0 and known.publications == ("PMID:7",)
     assert ranked[1].variants[0].pathogenicity == pytest.approx(0.6)
     assert any("reported as causal in PMID:7" in line for line in ranked[0].evidence)
+
+
+def test_a_known_pathogenic_intronic_variant_passes_the_consequence_filter() -> None:
+    from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation
+    from genomed.interpret.case_data import HOM, CaseCalls, Member
+    from genomed.interpret.prioritise import prioritise
+
+    variants = [Variant("chr17", 100, "T", "G"), Variant("chr3", 100, "C", "T")]
+    calls = CaseCalls.from_rows([Member("p", "proband", "female", True)], variants, [[HOM], [HOM]])
+    annotations = [VariantAnnotation(v, (TranscriptEffect(f"NM_{g}.1", g, g, ("intron_variant",), Impact.MODIFIER),))
+                   for v, g in zip(variants, ("GAA", "OTHER"), strict=True)]
+
+    class Pheno:
+        score = 0.5
+
+    def rank(published: Any) -> list[str]:
+        return [c.gene for c in prioritise(calls, annotations, np.zeros(2), {"GAA": Pheno(), "OTHER": Pheno()},
+                                           lambda g: {"AR"}, published=published)]
+
+    assert rank(None) == []  # intronic variants are filtered out
+    assert rank(lambda v: ("PMID:9",) if v == variants[0] else ()) == ["GAA"]  # unless a publication names it

@@ -124,15 +124,31 @@ def _frequency_words(max_af: float) -> str:
     return f"population frequency {max_af:.4%}"
 
 
+def known_pathogenic(variant: Variant, clinvar: Callable[[Variant], ClinVarAssertion | None] | None = None,
+                     published: Callable[[Variant], Sequence[str]] | None = None) -> bool:
+    """Whether ClinVar (pathogenic, at least one star) or another published patient's diagnosis names the variant."""
+    if published is not None and published(variant):
+        return True
+    found = clinvar(variant) if clinvar is not None else None
+    return found is not None and found.pathogenic and found.stars >= 1
+
+
 def candidate_rows(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None],
-                   max_af: npt.NDArray[np.float64], config: FilterConfig) -> npt.NDArray[np.int64]:
-    """Rows that pass quality, recessive-level frequency and consequence filters."""
+                   max_af: npt.NDArray[np.float64], config: FilterConfig,
+                   known: Callable[[Variant], bool] | None = None) -> npt.NDArray[np.int64]:
+    """Rows that pass quality, recessive-level frequency and consequence filters.
+
+    A variant already known to be pathogenic (``known``) in a gene passes whatever its consequence:
+    a deep intronic or synonymous variant that a published patient's diagnosis rests on must not
+    be filtered away (Exomiser keeps ClinVar's pathogenic variants the same way).
+    """
     keep = quality_mask(calls, config) & (max_af <= config.max_af_recessive)
     rows = np.flatnonzero(keep)
     out = []
     for row in rows.tolist():
         annotation = annotations[row]
-        if annotation is not None and consequence_passes(annotation, config):
+        if annotation is not None and (consequence_passes(annotation, config) or (
+                known is not None and annotation.effects and known(annotation.variant))):
             out.append(row)
     return np.array(out, dtype=np.int64)
 
@@ -154,10 +170,14 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
     fc = config.filters
     panel = {g.upper() for g in panel_genes} if panel_genes is not None else None
     kept: dict[int, VariantAnnotation] = {}
-    for row in candidate_rows(calls, annotations, max_af, fc):
+    rescued: set[int] = set()
+    known = (lambda v: known_pathogenic(v, clinvar, published)) if clinvar or published else None
+    for row in candidate_rows(calls, annotations, max_af, fc, known):
         found = annotations[row]
         if found is not None:
             kept[int(row)] = found
+            if not consequence_passes(found, fc):
+                rescued.add(int(row))
     by_gene: dict[str, list[int]] = {}
     for row, annotation in kept.items():
         for gene in annotation.genes:
@@ -166,7 +186,7 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
             # A variant counts for a gene only through its effect on that gene (not a neighbour's).
             effects = tuple(e for e in annotation.effects if e.gene_symbol == gene)
             on_gene = VariantAnnotation(annotation.variant, effects)
-            if consequence_passes(on_gene, fc):
+            if consequence_passes(on_gene, fc) or row in rescued:
                 by_gene.setdefault(gene, []).append(row)
     clinvar_cache: dict[int, ClinVarAssertion | None] = {}
     candidates: list[GeneCandidate] = []

@@ -91,7 +91,13 @@ from genomed.interpret.acmg.strength import Direction, Strength
 from genomed.interpret.case_data import REF, CaseCalls, Member, Role, read_case_vcfs
 from genomed.interpret.filters import consequence_passes, quality_mask
 from genomed.interpret.panels import ACMG_SF_PANEL_ID, GenePanel, Inheritance, PanelLibrary, load_acmg_sf
-from genomed.interpret.prioritise import CandidateVariant, GeneCandidate, PrioritisationConfig, prioritise
+from genomed.interpret.prioritise import (
+    CandidateVariant,
+    GeneCandidate,
+    PrioritisationConfig,
+    known_pathogenic,
+    prioritise,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -867,7 +873,12 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
                                                              workers=os.cpu_count() or 1)
     for row, annotation in zip(quality_rows.tolist(), batch, strict=True):
         annotations[row] = annotation
-    kept_rows = [r for r in quality_rows.tolist() if consequence_passes(annotations[r], fc)]  # type: ignore[arg-type]
+    published = scorer.cases.reported if scorer.cases is not None and build == "GRCh38" else None  # GRCh38 records
+    clinvar_lookup = clinvar.by_variant if clinvar is not None else None
+    kept_rows = [r for r in quality_rows.tolist()
+                 if consequence_passes(annotations[r], fc)  # type: ignore[arg-type]
+                 or (annotations[r].effects  # type: ignore[union-attr]
+                     and known_pathogenic(annotations[r].variant, clinvar_lookup, published))]  # type: ignore[union-attr]
     freqs = _frequencies(ctx, calls, kept_rows, plan.family_samples, gnomad, warnings)
 
     from genomed.interpret.hpo import gene_inheritance_modes
@@ -882,9 +893,8 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
             labels |= set(entry.inheritance.value.split("/"))
         return frozenset(labels)
 
-    published = scorer.cases.reported if scorer.cases is not None and build == "GRCh38" else None  # GRCh38 records
     ranked = prioritise(calls, annotations, freqs.max_af, phenotype, modes, build=build, config=config,
-                        clinvar=clinvar.by_variant if clinvar is not None else None,
+                        clinvar=clinvar_lookup,
                         panel_genes=panel_obj.symbols() if panel_obj is not None else None, published=published)
     cx = _Context(calls, build, freqs, clinvar, _clinvar_spectrum(clinvar) if clinvar is not None else None,
                   de_novo_status, plan.overrides, modes, acmg_config)
