@@ -215,3 +215,25 @@ def test_a_known_pathogenic_intronic_variant_passes_the_consequence_filter() -> 
 
     assert rank(None) == []  # intronic variants are filtered out
     assert rank(lambda v: ("PMID:9",) if v == variants[0] else ()) == ["GAA"]  # unless a publication names it
+
+
+def test_the_published_cases_file_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genomed.errors import ConfigurationError
+    from genomed.interpret.case_knowledge import PUBLISHED_CASES_ENV, default_case_knowledge
+
+    path = tmp_path / "newer.jsonl"
+    path.write_text(json.dumps(packet("a", "PMID:5", ["FBN1"], ["HP:0001166"])) + "\n")
+    try:
+        monkeypatch.setenv(PUBLISHED_CASES_ENV, str(path))
+        default_case_knowledge.cache_clear()
+        knowledge = default_case_knowledge()
+        assert knowledge is not None and knowledge.source == "newer.jsonl" and len(knowledge.cohorts) == 1
+        monkeypatch.setenv(PUBLISHED_CASES_ENV, "none")
+        default_case_knowledge.cache_clear()
+        assert default_case_knowledge() is None
+        monkeypatch.setenv(PUBLISHED_CASES_ENV, str(tmp_path / "missing.jsonl"))
+        default_case_knowledge.cache_clear()
+        with pytest.raises(ConfigurationError, match="missing.jsonl is not a file"):
+            default_case_knowledge()
+    finally:
+        default_case_knowledge.cache_clear()

@@ -180,11 +180,28 @@ def load_case_knowledge(path: Path) -> CaseKnowledge:
     return CaseKnowledge(Path(path).name, digest, build_cohorts(packets), reported_variants(packets))
 
 
+PUBLISHED_CASES_ENV = "GENOMED_PUBLISHED_CASES"
+
+
 @cache
 def default_case_knowledge() -> CaseKnowledge | None:
-    """The node's published cases (``phenopackets/`` in the reference data), or None where it has none."""
+    """The node's published cases, or None where it has none.
+
+    ``GENOMED_PUBLISHED_CASES`` names another phenopacket file (a newer phenopacket-store release)
+    or ``none`` to score with HPO alone; by default the reference data's ``phenopackets/`` file.
+    """
+    import os
+
     from genomed.data import data_file
 
+    configured = os.environ.get(PUBLISHED_CASES_ENV, "").strip()
+    if configured.lower() == "none":
+        return None
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise ConfigurationError(f"{PUBLISHED_CASES_ENV}={configured} is not a file")
+        return load_case_knowledge(path)
     try:
         path = data_file(PUBLISHED_CASES_FILE)
     except ConfigurationError:
