@@ -28,7 +28,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib.metadata import version as package_version
@@ -165,6 +165,8 @@ class HpoRelease:
     """Each term and all its ancestors (``is_a`` closure)."""
     inheritance_terms: Mapping[str, frozenset[InheritanceMode]]
     """Each term under "Mode of inheritance" and the modes it states (its own and its ancestors')."""
+    gene_ids: Mapping[str, str] = field(default_factory=dict)
+    """Each gene symbol's NCBI Gene id (digits): what ties a renamed gene to the gene model's symbol."""
 
     def term(self, term_id: str) -> Term:
         """A term by id; unknown ids are an input error that names them."""
@@ -234,12 +236,14 @@ def load_release() -> HpoRelease:
             disease_names[did] = str(data["name"])
 
     gene_terms: dict[str, set[str]] = defaultdict(set)
+    gene_ids: dict[str, str] = {}
     for g in Ontology.genes:
         data = g.toJSON(verbose=True)
         symbol = str(data["symbol"])
         if symbol in ("", "-"):  # a handful of NCBI records without an approved symbol: nothing to rank
             continue
         gene_terms[symbol] |= {id_of[int(x)] for x in data["hpo"]}
+        gene_ids[symbol] = str(data["id"])
     frozen_gene_terms = {g: frozenset(ts) for g, ts in gene_terms.items()}
 
     links = _infer_gene_disease_links(frozen_gene_terms, disease_terms)
@@ -263,7 +267,7 @@ def load_release() -> HpoRelease:
         for did, ts in disease_terms.items()
     }
     release = HpoRelease(str(Ontology.version()), f"hpo3 {package_version('hpo3')}", terms, diseases,
-                         frozen_gene_terms, gene_disease_ids, closure, modes_of)
+                         frozen_gene_terms, gene_disease_ids, closure, modes_of, gene_ids)
     logger.debug("HPO %s: %d terms, %d diseases, %d genes", release.version, len(terms), len(diseases),
                  len(frozen_gene_terms))
     return release

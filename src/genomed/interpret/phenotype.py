@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -247,8 +247,10 @@ class _Index:
     maximum there, and the representative says which disease term it came from.
     """
 
-    def __init__(self, release: HpoRelease, params: ScoringParameters, cases: CaseKnowledge | None = None) -> None:
+    def __init__(self, release: HpoRelease, params: ScoringParameters, cases: CaseKnowledge | None = None,
+                 alias: Mapping[str, str] | None = None) -> None:
         self.release = release
+        alias = alias or {}
         self.term_ids = sorted(t for t, anc in release.closure.items()
                                if PHENOTYPIC_ABNORMALITY in anc and not release.terms[t].obsolete)
         self.term_index = {t: i for i, t in enumerate(self.term_ids)}
@@ -270,6 +272,9 @@ class _Index:
                 diseases.append(Disease(cohort.id, cohort.name, terms, frozenset(), frozenset({cohort.gene})))
                 disease_publication.append(publication_index[cohort.publication])
         self.disease_publication: IntArray = np.asarray(disease_publication, dtype=np.int64)
+        # Genes under the gene model's symbols (see ``gene_symbols``): a renamed gene keeps its diseases.
+        diseases = [replace(d, genes=frozenset(alias.get(g, g) for g in d.genes)) if d.genes & alias.keys() else d
+                    for d in diseases]
         self.disease_ids = [d.id for d in diseases]
         self.disease_names = [d.name for d in diseases]
         nd = self.n_base = len(diseases)
@@ -329,7 +334,8 @@ class _Index:
         # withholding a publication withdraws only its own links).
         disease_pos = {d.id: k for k, d in enumerate(diseases)}
         triples = {(g, k, -1) for k, d in enumerate(diseases) for g in d.genes}
-        for (gene, disease_id), publications in (cases.gene_disease_links() if cases else {}).items():
+        for (published_gene, disease_id), publications in (cases.gene_disease_links() if cases else {}).items():
+            gene = alias.get(published_gene, published_gene)
             k = disease_pos.get(disease_id, -1)
             if k >= 0 and gene not in diseases[k].genes:
                 triples |= {(gene, k, publication_index[p]) for p in publications}
@@ -466,11 +472,22 @@ class PhenotypeScorer:
     """Scores every HPO-annotated gene against a patient's phenotype (see the module docstring)."""
 
     def __init__(self, params: ScoringParameters | None = None, release: HpoRelease | None = None,
-                 cases: CaseKnowledge | None = None) -> None:
+                 cases: CaseKnowledge | None = None, gene_alias: Mapping[str, str] | None = None) -> None:
         self.params = params or ScoringParameters()
         self.release = release or load_release()
         self.cases = cases
-        self._index = _Index(self.release, self.params, cases)
+        self.gene_alias: Mapping[str, str] = dict(gene_alias or {})
+        """HPO or published symbol -> the gene model's symbol, for renamed genes (see ``gene_symbols``)."""
+        self._source_symbol = {model: source for source, model in self.gene_alias.items()}
+        self._index = _Index(self.release, self.params, cases, self.gene_alias)
+
+    def model_symbol(self, symbol: str) -> str:
+        """A gene's symbol as the gene model (and so the ranking) names it."""
+        return self.gene_alias.get(symbol, symbol)
+
+    def hpo_symbol(self, symbol: str) -> str:
+        """A gene-model symbol as HPO names the gene (for its modes of inheritance)."""
+        return self._source_symbol.get(symbol, symbol)
 
     @property
     def genes(self) -> tuple[str, ...]:
@@ -609,8 +626,9 @@ def _upper_normal_tail(z: FloatArray) -> FloatArray:
 def default_scorer() -> PhenotypeScorer:
     """The node's scorer with the default parameters and published cases, built once per process (a few seconds)."""
     from genomed.interpret.case_knowledge import default_case_knowledge
+    from genomed.interpret.gene_symbols import default_model_symbols
 
-    return PhenotypeScorer(cases=default_case_knowledge())
+    return PhenotypeScorer(cases=default_case_knowledge(), gene_alias=default_model_symbols())
 
 
 def score_genes(observed: Sequence[str], excluded: Sequence[str] = ()) -> Mapping[str, GenePhenotypeMatch]:

@@ -887,7 +887,7 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
     panel_obj = plan.panel
 
     def modes(gene: str) -> frozenset[str]:
-        labels = {str(m) for m in gene_inheritance_modes(gene)}
+        labels = {str(m) for m in gene_inheritance_modes(scorer.hpo_symbol(gene))}
         entry = panel_obj.gene(gene) if panel_obj is not None else None
         if entry is not None and entry.inheritance is not Inheritance.UNKNOWN:
             labels |= set(entry.inheritance.value.split("/"))

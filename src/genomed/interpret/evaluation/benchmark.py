@@ -125,7 +125,8 @@ class SpikeInEvaluator:
         self.annotator = Annotator(self.transcripts, self.reference)
         self.background_annotations = self.annotator.annotate_many(background.variants())
         self.scorer = default_scorer()
-        self.gene_modes = gene_inheritance_modes
+        scorer = self.scorer
+        self.gene_modes = lambda gene: gene_inheritance_modes(scorer.hpo_symbol(gene))
         self._by_gene: dict[str, list[Any]] = {}
         for t in self.transcripts:
             self._by_gene.setdefault(t.gene_symbol, []).append(t)
@@ -148,7 +149,8 @@ class SpikeInEvaluator:
         rows, codes, gq, dp = rows[keep], codes[keep], gq[keep], dp[keep]
         patches: dict[tuple[str, int], str] = {}
         for causal in case.causal:
-            patches.update(patches_for(causal.variant, causal.hgvs_p, self._by_gene.get(causal.gene, ())))
+            transcripts = self._by_gene.get(self.scorer.model_symbol(causal.gene), ())
+            patches.update(patches_for(causal.variant, causal.hgvs_p, transcripts))
         self.reference.set_patches(patches)
         self.annotator.forget_sequences()
         causal_variants = list(dict.fromkeys(c.variant for c in case.causal))
@@ -183,7 +185,7 @@ class SpikeInEvaluator:
             lambda variant: cases.reported(variant, exclude_publications=withheld))
         ranked = prioritise(calls, annotations, max_af, phenotype, self.gene_modes, config=self.config,
                             published=reported)
-        genes = case.genes
+        genes = {self.scorer.model_symbol(g) for g in case.genes}  # a renamed gene, as the model names it
         rank = next((c.rank for c in ranked if c.gene in genes), None)
         gene = next(iter(sorted(genes)))
         causal_annotation = annotations[first_causal]
