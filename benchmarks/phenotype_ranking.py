@@ -133,7 +133,9 @@ def evaluate(scorer: PhenotypeScorer, cases: Sequence[Case], background: Sequenc
     all_genes = len(scorer.genes)
     known = set(scorer.genes)
     outcomes = []
-    for case in cases:
+    for published in cases:
+        # The causal genes as the scorer names them (a renamed gene under the gene model's symbol).
+        case = replace(published, genes=frozenset(scorer.model_symbol(g) for g in published.genes))
         observed = set(usable_terms(case.observed))
         excluded = [t for t in dict.fromkeys(usable_terms(case.excluded)) if t not in observed]
         try:
