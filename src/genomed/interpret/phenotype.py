@@ -349,7 +349,9 @@ class _Index:
         self.pair_disease: IntArray = np.asarray([p[1] for p in pairs], dtype=np.int64)
         self.pair_publication: IntArray = np.asarray([p[2] for p in pairs], dtype=np.int64)
         self.gene_starts: IntArray = np.searchsorted(self.pair_gene, np.arange(len(self.genes))).astype(np.int64)
-        unique_pairs = np.unique(self.pair_gene * len(self.disease_ids) + self.pair_disease)
+        # Genes per disease from HPO's own links only: a link one publication made may be withheld.
+        curated = self.pair_publication < 0
+        unique_pairs = np.unique(self.pair_gene[curated] * len(self.disease_ids) + self.pair_disease[curated])
         self.disease_gene_count: IntArray = np.maximum(
             np.bincount(unique_pairs % len(self.disease_ids), minlength=len(self.disease_ids)), 1)
 
