@@ -174,20 +174,29 @@ def test_published_causal_variants_are_known_with_their_publications() -> None:
     assert knowledge.reported(Variant("chr15", 48_500_001, "C", "T")) == ()
 
 
-def test_a_variant_published_as_causal_counts_as_pathogenic_and_says_where() -> None:
+class _Pheno:
+    score = 0.5
+
+
+def _two_gene_case(genes: tuple[str, str], consequence: str, genotype: int) -> tuple[Any, list[Any], list[Any]]:
+    """A proband with one variant in each of two genes, both of ``consequence``: calls, variants, annotations."""
     from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation
-    from genomed.interpret.case_data import HET, CaseCalls, Member
+    from genomed.interpret.case_data import CaseCalls, Member
+
+    impact = Impact.MODERATE if consequence == "missense_variant" else Impact.MODIFIER
+    variants = [Variant("chr17", 100, "T", "G"), Variant("chr3", 100, "C", "T")]
+    calls = CaseCalls.from_rows([Member("p", "proband", "female", True)], variants, [[genotype], [genotype]])
+    annotations = [VariantAnnotation(v, (TranscriptEffect(f"NM_{g}.1", g, g, (consequence,), impact),))
+                   for v, g in zip(variants, genes, strict=True)]
+    return calls, variants, annotations
+
+
+def test_a_variant_published_as_causal_counts_as_pathogenic_and_says_where() -> None:
+    from genomed.interpret.case_data import HET
     from genomed.interpret.prioritise import prioritise
 
-    variants = [Variant("chr1", 100, "A", "G"), Variant("chr3", 100, "C", "T")]
-    calls = CaseCalls.from_rows([Member("p", "proband", "female", True)], variants, [[HET], [HET]])
-    annotations = [VariantAnnotation(v, (TranscriptEffect(f"NM_{g}.1", g, g, ("missense_variant",), Impact.MODERATE),))
-                   for v, g in zip(variants, ("KNOWN", "NOVEL"), strict=True)]
-
-    class Pheno:
-        score = 0.5
-
-    ranked = prioritise(calls, annotations, np.zeros(2), {"KNOWN": Pheno(), "NOVEL": Pheno()}, lambda g: {"AD"},
+    calls, variants, annotations = _two_gene_case(("KNOWN", "NOVEL"), "missense_variant", HET)
+    ranked = prioritise(calls, annotations, np.zeros(2), {"KNOWN": _Pheno(), "NOVEL": _Pheno()}, lambda g: {"AD"},
                         published=lambda v: ("PMID:7",) if v == variants[0] else ())
     assert [c.gene for c in ranked] == ["KNOWN", "NOVEL"]
     known = ranked[0].variants[0]
@@ -197,20 +206,13 @@ def test_a_variant_published_as_causal_counts_as_pathogenic_and_says_where() -> 
 
 
 def test_a_known_pathogenic_intronic_variant_passes_the_consequence_filter() -> None:
-    from genomed.annotate.model import Impact, TranscriptEffect, Variant, VariantAnnotation
-    from genomed.interpret.case_data import HOM, CaseCalls, Member
+    from genomed.interpret.case_data import HOM
     from genomed.interpret.prioritise import prioritise
 
-    variants = [Variant("chr17", 100, "T", "G"), Variant("chr3", 100, "C", "T")]
-    calls = CaseCalls.from_rows([Member("p", "proband", "female", True)], variants, [[HOM], [HOM]])
-    annotations = [VariantAnnotation(v, (TranscriptEffect(f"NM_{g}.1", g, g, ("intron_variant",), Impact.MODIFIER),))
-                   for v, g in zip(variants, ("GAA", "OTHER"), strict=True)]
-
-    class Pheno:
-        score = 0.5
+    calls, variants, annotations = _two_gene_case(("GAA", "OTHER"), "intron_variant", HOM)
 
     def rank(published: Any) -> list[str]:
-        return [c.gene for c in prioritise(calls, annotations, np.zeros(2), {"GAA": Pheno(), "OTHER": Pheno()},
+        return [c.gene for c in prioritise(calls, annotations, np.zeros(2), {"GAA": _Pheno(), "OTHER": _Pheno()},
                                            lambda g: {"AR"}, published=published)]
 
     assert rank(None) == []  # intronic variants are filtered out
