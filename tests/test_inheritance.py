@@ -131,3 +131,29 @@ def test_ranking_needs_phenotype_variant_and_inheritance_together() -> None:
 def test_rarity_curve_is_monotonic() -> None:
     values = [rarity(af) for af in (0.0, 0.0001, 0.001, 0.005, 0.01, 0.02, 0.05)]
     assert values == sorted(values, reverse=True) and values[0] == 1.0 and values[-1] == 0.0
+
+
+class _ModalPheno:
+    """A gene whose recessive disease fits the patient well and whose dominant disease fits poorly."""
+
+    score = 0.9
+    adjusted_similarity = 3.0
+
+    def for_mode(self, mode: str) -> tuple[float, str, str]:
+        return (0.5, "OMIM:2", "dominant disease") if mode == "AD" else (3.0, "OMIM:1", "recessive disease")
+
+
+def test_a_single_het_variant_earns_only_the_dominant_diseases_phenotype() -> None:
+    variants = [Variant("chr1", 100, "A", "G"), Variant("chr3", 100, "C", "T"), Variant("chr3", 200, "C", "T")]
+    calls = CaseCalls.from_rows([TRIO[0]], variants, [[HET], [HET], [HET]])
+    annotations = [_annotation(variants[0], "MIXED", "stop_gained", Impact.HIGH),
+                   _annotation(variants[1], "OTHER", "stop_gained", Impact.HIGH),
+                   _annotation(variants[2], "OTHER", "stop_gained", Impact.HIGH)]
+    phenotype = {"MIXED": _ModalPheno(), "OTHER": _Pheno(1.0)}
+    ranked = prioritise(calls, annotations, np.zeros(3), phenotype, lambda g: {"AD", "AR"})
+    by_gene = {c.gene: c for c in ranked}
+    # MIXED: one het variant, so autosomal dominant, scored against its dominant disease (0.5, not 3.0).
+    assert by_gene["MIXED"].inheritance.mode is Mode.AUTOSOMAL_DOMINANT
+    assert by_gene["MIXED"].combined_score == pytest.approx(0.5 + by_gene["MIXED"].variant_score)
+    # OTHER: two hets fit recessive inheritance (unphased), and its phenotype holds for every mode.
+    assert ranked[0].gene == "OTHER"

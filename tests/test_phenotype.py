@@ -164,6 +164,8 @@ def _oracle_ic(release: hpo.HpoRelease, scorer: PhenotypeScorer) -> tuple[dict[s
                    for t in cohort.terms if t in release.terms}
         in_scope[cohort.id] = {t for t in current if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]
                                and not release.terms[t].obsolete}
+        pooled = f"CASES/{scorer.model_symbol(cohort.gene)}"  # a gene's cohorts pooled
+        in_scope[pooled] = in_scope.get(pooled, set()) | in_scope[cohort.id]
     count: dict[str, int] = {}
     for terms in real:
         for a in set().union(*(release.closure[t] for t in terms)):
@@ -206,3 +208,29 @@ def test_held_out_cases_rank_the_causal_gene_high(scorer: PhenotypeScorer) -> No
     assert summary["median_rank"] <= 12, summary
     assert summary["random200_top1"] >= 0.55, summary
     assert summary["seconds_per_case"] <= 0.5, summary
+
+
+def test_each_mode_of_inheritance_is_scored_against_the_diseases_inherited_that_way(
+        marfan: dict[str, GenePhenotypeMatch]) -> None:
+    """A gene's dominant and recessive diseases are told apart: a het variant only earns the dominant ones."""
+    release = hpo.load_release()
+    with_modes = [m for m in marfan.values() if m.by_mode]
+    assert len(with_modes) > 50  # many genes cause diseases of more than one mode
+    for match in with_modes[:200]:
+        for mode, (value, disease_id, _) in match.by_mode.items():
+            assert value < match.adjusted_similarity
+            disease = release.diseases.get(disease_id)
+            if disease is not None and disease.inheritance:  # a stated mode admits this one
+                stated = {str(m) for m in disease.inheritance}
+                assert mode in stated or (mode in ("XLR", "XLD") and "XL" in stated) or "SD" in stated \
+                    or (mode == "AD" and stated & {"DE_NOVO", "SPORADIC", "SOMATIC_MOSAICISM", "PAD"}) \
+                    or (mode == "AR" and "PAR" in stated), (match.gene, mode, disease_id, stated)
+    first = with_modes[0]
+    mode = next(iter(first.by_mode))
+    assert first.for_mode(mode) == first.by_mode[mode]
+    assert first.for_mode("no such mode") == (first.adjusted_similarity, first.disease_id, first.disease_name)
+    seen_as = first.in_mode(mode)  # the same gene, through its disease of that mode, with that disease's evidence
+    assert (seen_as.adjusted_similarity, seen_as.disease_id) == first.by_mode[mode][:2]
+    disease_terms = _oracle_ic(release, default_scorer())[0][seen_as.disease_id]
+    assert all(m.disease_term in disease_terms for m in seen_as.matches if m.information_content > 0)
+    assert first.in_mode("no such mode") is first

@@ -15,7 +15,7 @@ excluded, and the explanation says what could not be checked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -39,6 +39,32 @@ class Mode(StrEnum):
         """The mode in words for a report."""
         return {"AD": "autosomal dominant", "AR": "autosomal recessive", "XLR": "X-linked recessive",
                 "XLD": "X-linked dominant", "MT": "mitochondrial"}[self.value]
+
+
+# HPO / PanelApp mode labels -> our modes ("XL" without a qualifier admits both X-linked modes).
+MODE_LABELS: dict[str, frozenset[Mode]] = {
+    "AD": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "AR": frozenset({Mode.AUTOSOMAL_RECESSIVE}),
+    "XL": frozenset({Mode.X_LINKED_RECESSIVE, Mode.X_LINKED_DOMINANT}),
+    "XLR": frozenset({Mode.X_LINKED_RECESSIVE}),
+    "XLD": frozenset({Mode.X_LINKED_DOMINANT}),
+    "MT": frozenset({Mode.MITOCHONDRIAL}),
+    "SD": frozenset({Mode.AUTOSOMAL_DOMINANT, Mode.AUTOSOMAL_RECESSIVE}),  # semidominant: one or two copies
+    "PAD": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "PAR": frozenset({Mode.AUTOSOMAL_RECESSIVE}),
+    "DE_NOVO": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "SPORADIC": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+    "SOMATIC_MOSAICISM": frozenset({Mode.AUTOSOMAL_DOMINANT}),
+}
+
+
+def modes_from_labels(labels: Iterable[str]) -> frozenset[Mode]:
+    """Our modes for HPO/PanelApp labels (unknown labels are ignored)."""
+    out: set[Mode] = set()
+    for label in labels:
+        out |= MODE_LABELS.get(label.upper(), frozenset())
+    return frozenset(out)
+
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ from genomed.interpret.hpo import (
     load_release,
     validate_terms,
 )
+from genomed.interpret.inheritance import Mode, modes_from_labels
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -156,6 +157,29 @@ class GenePhenotypeMatch:
     disease_name: str
     _evidence: _CaseEvidence = field(repr=False, compare=False)
     _disease: int = field(repr=False, compare=False)
+    by_mode: Mapping[str, tuple[float, str, str]] = field(default_factory=dict, repr=False, compare=False)
+    """Per mode of inheritance ("AD", "AR", ...): (adjusted similarity, disease id, name) of the best disease
+    inherited that way, where it is not the best disease overall."""
+
+    _mode_diseases: Mapping[str, tuple[int, float]] = field(default_factory=dict, repr=False, compare=False)
+
+    def in_mode(self, mode: str) -> GenePhenotypeMatch:
+        """This match as seen by a variant inherited in ``mode``: its best disease of that mode, with its evidence."""
+        if mode not in self.by_mode:
+            return self
+        adjusted, disease_id, disease_name = self.by_mode[mode]
+        index, similarity = self._mode_diseases[mode]
+        return replace(self, adjusted_similarity=adjusted, similarity=similarity, disease_id=disease_id,
+                       disease_name=disease_name, _disease=index, by_mode={}, _mode_diseases={})
+
+    def for_mode(self, mode: str) -> tuple[float, str, str]:
+        """(adjusted similarity, disease id, name) of the best disease a variant inherited in ``mode`` can cause.
+
+        Exomiser's rule: a heterozygous variant is scored against the gene's dominant diseases, two
+        variants against its recessive ones. A mode none of the gene's diseases states (a form not
+        described yet) falls back on the best disease overall.
+        """
+        return self.by_mode.get(mode, (self.adjusted_similarity, self.disease_id, self.disease_name))
 
     @property
     def matches(self) -> tuple[TermMatch, ...]:
@@ -342,6 +366,10 @@ class _Index:
             if k >= 0 and gene not in diseases[k].genes:
                 triples |= {(gene, k, publication_index[p]) for p in publications}
         triples |= {(g, nd + u, -1) for u, g in enumerate(self.pooled_genes)}
+        # Modes of inheritance of every column, as bits in ``Mode`` order (0: not stated, admits any).
+        mode_bits = [sum(1 << list(Mode).index(m) for m in modes_from_labels(str(x) for x in d.inheritance))
+                     for d in diseases]
+        self.disease_mode_bits: IntArray = np.asarray(mode_bits + [0] * len(self.pooled_genes), dtype=np.int64)
         self.genes = sorted({t[0] for t in triples})
         gene_pos = {g: i for i, g in enumerate(self.genes)}
         pairs = sorted((gene_pos[g], k, p) for g, k, p in triples)
@@ -373,6 +401,20 @@ class _Index:
         self.mean_shift = params.mean_shift
         self._tails: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._max_ic = float(self.ic.max())
+
+    def best_per_gene(self, pair_values: FloatArray) -> tuple[FloatArray, IntArray]:
+        """Each gene's best value over its gene-disease pairs, and that disease (ties: the first pair)."""
+        best = np.maximum.reduceat(pair_values, self.gene_starts)
+        is_best = pair_values == np.repeat(best, np.diff(np.append(self.gene_starts, len(pair_values))))
+        first = np.minimum.reduceat(np.where(is_best, np.arange(len(pair_values)), len(pair_values)),
+                                    self.gene_starts)
+        return best, self.pair_disease[np.minimum(first, len(pair_values) - 1)]
+
+    def pair_admits(self, mode: Mode) -> BoolArray:
+        """Gene-disease pairs whose disease is inherited in ``mode`` or in no stated mode."""
+        bits = self.disease_mode_bits[self.pair_disease]
+        admits: BoolArray = (bits == 0) | ((bits >> list(Mode).index(mode)) & 1 == 1)
+        return admits
 
     @staticmethod
     def _current(release: HpoRelease, term: str) -> str:
@@ -574,12 +616,11 @@ class PhenotypeScorer:
         pair_adjusted = adjusted[ix.pair_disease]
         if withheld is not None:
             pair_adjusted = np.where(withheld[1], -np.inf, pair_adjusted)
-        gene_best = np.maximum.reduceat(pair_adjusted, ix.gene_starts)
-        is_best = pair_adjusted == np.repeat(gene_best, np.diff(np.append(ix.gene_starts, len(pair_adjusted))))
-        first = np.minimum.reduceat(np.where(is_best, np.arange(len(pair_adjusted)), len(pair_adjusted)),
-                                    ix.gene_starts)
-        best_disease = ix.pair_disease[first]
+        gene_best, best_disease = ix.best_per_gene(pair_adjusted)
         order = np.lexsort((np.arange(len(ix.genes)), -gene_best))
+        # The same per mode of inheritance, over the diseases inherited that way (or of unknown mode).
+        by_mode = {mode: ix.best_per_gene(np.where(ix.pair_admits(mode), pair_adjusted, -np.inf))
+                   for mode in Mode}
 
         evidence = _CaseEvidence(ix, query, ranks, reps, conflicts, withheld[0] if withheld is not None else None)
         genes = ix.genes
@@ -592,8 +633,16 @@ class PhenotypeScorer:
             if best_list[g] == -math.inf:  # everything known of the gene was withheld
                 continue
             d = disease_list[g]
+            modes: dict[str, tuple[float, str, str]] = {}
+            detail: dict[str, tuple[int, float]] = {}
+            for mode, (mode_best, mode_disease) in by_mode.items():
+                value = float(mode_best[g])
+                if value != best_list[g] and value != -math.inf:
+                    k = int(mode_disease[g])
+                    modes[mode.value] = (value, ix.disease_ids[k], ix.disease_names[k])
+                    detail[mode.value] = (k, sim_list[k])
             results[genes[g]] = GenePhenotypeMatch(genes[g], 1.0 - p_list[g], p_list[g], best_list[g], sim_list[d],
-                                                   ix.disease_ids[d], ix.disease_names[d], evidence, d)
+                                                   ix.disease_ids[d], ix.disease_names[d], evidence, d, modes, detail)
         return results
 
     def _reverse(self, query: PhenotypeQuery) -> FloatArray:

@@ -24,35 +24,10 @@ import numpy.typing as npt
 from genomed.annotate.model import ClinVarAssertion, Variant, VariantAnnotation
 from genomed.interpret.case_data import CaseCalls
 from genomed.interpret.filters import FilterConfig, consequence_passes, quality_mask
-from genomed.interpret.inheritance import InheritanceMatch, Mode, gene_matches
+from genomed.interpret.inheritance import InheritanceMatch, Mode, gene_matches, modes_from_labels
 from genomed.interpret.scoring import CombinationModel, pathogenicity, rarity
 
 DOMINANT_MODES = frozenset({Mode.AUTOSOMAL_DOMINANT, Mode.X_LINKED_DOMINANT, Mode.MITOCHONDRIAL})
-
-# HPO / PanelApp mode labels -> our modes ("XL" without a qualifier admits both X-linked modes).
-MODE_LABELS: dict[str, frozenset[Mode]] = {
-    "AD": frozenset({Mode.AUTOSOMAL_DOMINANT}),
-    "AR": frozenset({Mode.AUTOSOMAL_RECESSIVE}),
-    "XL": frozenset({Mode.X_LINKED_RECESSIVE, Mode.X_LINKED_DOMINANT}),
-    "XLR": frozenset({Mode.X_LINKED_RECESSIVE}),
-    "XLD": frozenset({Mode.X_LINKED_DOMINANT}),
-    "MT": frozenset({Mode.MITOCHONDRIAL}),
-    "SD": frozenset({Mode.AUTOSOMAL_DOMINANT, Mode.AUTOSOMAL_RECESSIVE}),  # semidominant: one or two copies
-    "PAD": frozenset({Mode.AUTOSOMAL_DOMINANT}),
-    "PAR": frozenset({Mode.AUTOSOMAL_RECESSIVE}),
-    "DE_NOVO": frozenset({Mode.AUTOSOMAL_DOMINANT}),
-    "SPORADIC": frozenset({Mode.AUTOSOMAL_DOMINANT}),
-    "SOMATIC_MOSAICISM": frozenset({Mode.AUTOSOMAL_DOMINANT}),
-}
-
-
-def modes_from_labels(labels: Iterable[str]) -> frozenset[Mode]:
-    """Our modes for HPO/PanelApp labels (unknown labels are ignored)."""
-    out: set[Mode] = set()
-    for label in labels:
-        out |= MODE_LABELS.get(label.upper(), frozenset())
-    return frozenset(out)
-
 
 class PhenotypeMatch(Protocol):
     """What prioritisation needs of a gene's phenotype match."""
@@ -212,13 +187,19 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
             if match.mode in DOMINANT_MODES and any(per_row[r].max_af > fc.max_af_dominant for r in match.rows):
                 continue
             score = float(np.mean([per_row[r].score for r in match.rows])) * match.certainty
-            combined = config.combination.combine(similarity, score)
+            # The phenotype of the diseases this mode of inheritance can cause (see ``for_mode``).
+            for_mode = getattr(pheno, "for_mode", None)
+            fitting = similarity if similarity is None or for_mode is None else float(for_mode(match.mode.value)[0])
+            combined = config.combination.combine(fitting, score)
             if best is None or combined > best[0]:
                 best = (combined, score, match)
         if best is None:
             continue
         combined, variant_score, match = best
         variants = tuple(per_row[r] for r in match.rows)
+        in_mode = getattr(pheno, "in_mode", None)
+        if in_mode is not None:  # the disease this mode of inheritance can cause, with its evidence
+            pheno = in_mode(match.mode.value)
         candidates.append(GeneCandidate(gene, 0, combined, pheno_score, variant_score, match, variants, pheno,
                                         _evidence(gene, match, variants, pheno, pheno_score)))
     candidates.sort(key=lambda c: (-c.combined_score, -c.phenotype_score, c.gene))
