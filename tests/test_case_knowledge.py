@@ -239,3 +239,16 @@ def test_the_published_cases_file_is_configurable(tmp_path: Path, monkeypatch: p
             default_case_knowledge()
     finally:
         default_case_knowledge.cache_clear()
+
+
+def test_a_cohorts_modes_come_from_its_patients_genotypes() -> None:
+    het = packet("a", "PMID:1", ["FBN1"], ["HP:0001166"])
+    hom = packet("b", "PMID:2", ["FBN1"], ["HP:0001166"])
+    hom["interpretations"][0]["diagnosis"]["genomicInterpretations"][0]["variantInterpretation"][
+        "variationDescriptor"]["allelicState"] = {"id": "GENO:0000136"}
+    two_hets = packet("c", "PMID:3", ["FBN1", "FBN1"], ["HP:0001166"])  # compound heterozygous
+    another_het = packet("d", "PMID:2", ["FBN1"], ["HP:0001166"])
+    cohorts = {c.publication: c for c in build_cohorts([het, hom, two_hets, another_het])}
+    assert cohorts["PMID:1"].modes == {"AD", "XLD"}
+    assert cohorts["PMID:3"].modes == {"AR", "XLR"}
+    assert cohorts["PMID:2"].modes == {"AD", "XLD", "AR", "XLR"}  # one homozygous, one heterozygous patient

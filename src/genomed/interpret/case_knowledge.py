@@ -49,6 +49,8 @@ class PublishedCohort:
     patients: int
     terms: frozenset[str]
     """HPO terms observed in at least one of the patients."""
+    modes: frozenset[str] = frozenset()
+    """Modes of inheritance the patients' genotypes fit ("AD", "AR", "XLR", "XLD"); empty: not known."""
 
     @property
     def id(self) -> str:
@@ -99,33 +101,56 @@ def publication_of(packet: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _genes(interpretation: Mapping[str, Any]) -> set[str]:
-    genes = set()
+# GENO allelic states of a patient's variants in one gene -> the modes of inheritance they fit.
+_HETEROZYGOUS, _HOMOZYGOUS, _HEMIZYGOUS, _COMPOUND = "GENO:0000135", "GENO:0000136", "GENO:0000134", "GENO:0000402"
+
+
+def _fitting_modes(states: list[str]) -> frozenset[str]:
+    """Modes a patient's variants in one gene fit: one heterozygous variant is dominant, two alleles recessive.
+
+    >>> sorted(_fitting_modes(["GENO:0000135"])), sorted(_fitting_modes(["GENO:0000135", "GENO:0000135"]))
+    (['AD', 'XLD'], ['AR', 'XLR'])
+    >>> sorted(_fitting_modes(["GENO:0000134"])), _fitting_modes([""])
+    (['XLD', 'XLR'], frozenset())
+    """
+    if len(states) >= 2 or any(s in (_HOMOZYGOUS, _COMPOUND) for s in states):
+        return frozenset({"AR", "XLR"})
+    if states == [_HEMIZYGOUS]:
+        return frozenset({"XLR", "XLD"})
+    if states == [_HETEROZYGOUS]:
+        return frozenset({"AD", "XLD"})
+    return frozenset()  # not stated: any mode
+
+
+def _genes(interpretation: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Causal genes of a diagnosis, each with the allelic states of its variants."""
+    genes: dict[str, list[str]] = defaultdict(list)
     for genomic in (interpretation.get("diagnosis") or {}).get("genomicInterpretations", []) or []:
         descriptor = (genomic.get("variantInterpretation") or {}).get("variationDescriptor") or {}
         symbol = (descriptor.get("geneContext") or {}).get("symbol") or (genomic.get("gene") or {}).get("symbol")
         if symbol:
-            genes.add(str(symbol))
+            genes[str(symbol)].append(str((descriptor.get("allelicState") or {}).get("id", "")))
     return genes
 
 
-def _patient(packet: Mapping[str, Any]) -> tuple[str, set[str], dict[str, str], set[str]] | None:
-    """(publication, genes, disease id -> label, observed terms) of one solved, published patient."""
+def _patient(packet: Mapping[str, Any]) -> tuple[str, dict[str, frozenset[str]], dict[str, str], set[str]] | None:
+    """(publication, gene -> fitting modes, disease id -> label, observed terms) of one solved, published patient."""
     publication = publication_of(packet)
     if publication is None:
         return None
     observed = {str(f["type"]["id"]) for f in packet.get("phenotypicFeatures", []) or []
                 if not f.get("excluded") and (f.get("type") or {}).get("id")}
-    genes: set[str] = set()
+    states: dict[str, list[str]] = defaultdict(list)
     diseases: dict[str, str] = {}
     for interpretation in packet.get("interpretations", []) or []:
-        genes |= _genes(interpretation)
+        for gene, found in _genes(interpretation).items():
+            states[gene] += found
         disease = (interpretation.get("diagnosis") or {}).get("disease") or {}
         if disease.get("id"):
             diseases[str(disease["id"])] = str(disease.get("label") or disease["id"])
-    if not genes or not observed:
+    if not states or not observed:
         return None
-    return publication, genes, diseases, observed
+    return publication, {gene: _fitting_modes(found) for gene, found in states.items()}, diseases, observed
 
 
 def reported_variants(packets: Iterable[Mapping[str, Any]]) -> dict[Variant, frozenset[str]]:
@@ -151,23 +176,26 @@ def build_cohorts(packets: Iterable[Mapping[str, Any]]) -> tuple[PublishedCohort
 
     A patient with variants in two genes (a dual diagnosis) counts for both.
     """
-    grouped: dict[tuple[str, str], list[tuple[dict[str, str], set[str]]]] = defaultdict(list)
+    grouped: dict[tuple[str, str], list[tuple[dict[str, str], set[str], frozenset[str]]]] = defaultdict(list)
     for packet in packets:
         found = _patient(packet)
         if found is None:
             continue
         publication, genes, diseases, observed = found
-        for gene in genes:
-            grouped[(publication, gene)].append((diseases, observed))
+        for gene, modes in genes.items():
+            grouped[(publication, gene)].append((diseases, observed, modes))
     cohorts = []
     for (publication, gene), patients in sorted(grouped.items()):
         labels: dict[str, str] = {}
         terms: set[str] = set()
-        for diseases, observed in patients:
+        for diseases, observed, _ in patients:
             labels.update(diseases)
             terms |= observed
+        # The modes the patients' genotypes fit; one patient of unstated genotype leaves every mode open.
+        modes = frozenset() if any(not m for _, _, m in patients) else frozenset().union(*(m for _, _, m in patients))
         label = "; ".join(sorted(set(labels.values()))) or f"{gene}-related disorder"
-        cohorts.append(PublishedCohort(gene, publication, frozenset(labels), label, len(patients), frozenset(terms)))
+        cohorts.append(PublishedCohort(gene, publication, frozenset(labels), label, len(patients), frozenset(terms),
+                                       modes))
     return tuple(cohorts)
 
 

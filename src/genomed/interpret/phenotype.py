@@ -69,6 +69,7 @@ from genomed.interpret.hpo import (
     PHENOTYPIC_ABNORMALITY,
     Disease,
     HpoRelease,
+    InheritanceMode,
     TermValidation,
     load_release,
     validate_terms,
@@ -157,20 +158,26 @@ class GenePhenotypeMatch:
     disease_name: str
     _evidence: _CaseEvidence = field(repr=False, compare=False)
     _disease: int = field(repr=False, compare=False)
-    by_mode: Mapping[str, tuple[float, str, str]] = field(default_factory=dict, repr=False, compare=False)
-    """Per mode of inheritance ("AD", "AR", ...): (adjusted similarity, disease id, name) of the best disease
-    inherited that way, where it is not the best disease overall."""
+    _modes: _ModeTable | None = field(default=None, repr=False, compare=False)
+    _gene: int = field(default=-1, repr=False, compare=False)
 
-    _mode_diseases: Mapping[str, tuple[int, float]] = field(default_factory=dict, repr=False, compare=False)
+    @property
+    def by_mode(self) -> dict[str, tuple[float, str, str]]:
+        """Per mode of inheritance ("AD", "AR", ...): (adjusted similarity, disease id, name) of the best
+        disease inherited that way, where it is not the best disease overall."""
+        if self._modes is None:
+            return {}
+        return {mode: found[:3] for mode in self._modes.modes
+                if (found := self._modes.lookup(self._gene, mode)) is not None}
 
     def in_mode(self, mode: str) -> GenePhenotypeMatch:
         """This match as seen by a variant inherited in ``mode``: its best disease of that mode, with its evidence."""
-        if mode not in self.by_mode:
+        found = self._modes.lookup(self._gene, mode) if self._modes is not None else None
+        if found is None:
             return self
-        adjusted, disease_id, disease_name = self.by_mode[mode]
-        index, similarity = self._mode_diseases[mode]
+        adjusted, disease_id, disease_name, index, similarity = found
         return replace(self, adjusted_similarity=adjusted, similarity=similarity, disease_id=disease_id,
-                       disease_name=disease_name, _disease=index, by_mode={}, _mode_diseases={})
+                       disease_name=disease_name, _disease=index, _modes=None)
 
     def for_mode(self, mode: str) -> tuple[float, str, str]:
         """(adjusted similarity, disease id, name) of the best disease a variant inherited in ``mode`` can cause.
@@ -179,7 +186,8 @@ class GenePhenotypeMatch:
         variants against its recessive ones. A mode none of the gene's diseases states (a form not
         described yet) falls back on the best disease overall.
         """
-        return self.by_mode.get(mode, (self.adjusted_similarity, self.disease_id, self.disease_name))
+        found = self._modes.lookup(self._gene, mode) if self._modes is not None else None
+        return found[:3] if found is not None else (self.adjusted_similarity, self.disease_id, self.disease_name)
 
     @property
     def matches(self) -> tuple[TermMatch, ...]:
@@ -198,6 +206,30 @@ class GenePhenotypeMatch:
         lines += [f"  matched: {m}" for m in self.matches if m.information_content > 0]
         lines += [f"  against: {c}" for c in self.conflicts]
         return "\n".join(lines)
+
+
+class _ModeTable:
+    """One case's best disease per gene and mode of inheritance, read only for the genes a ranking asks about."""
+
+    def __init__(self, index: _Index, gene_best: FloatArray, similarity: FloatArray,
+                 by_mode: Mapping[str, tuple[FloatArray, IntArray]]) -> None:
+        self._index = index
+        self._gene_best = gene_best
+        self._similarity = similarity
+        self._by_mode = by_mode
+        self.modes = tuple(by_mode)
+
+    def lookup(self, gene: int, mode: str) -> tuple[float, str, str, int, float] | None:
+        """(adjusted, disease id, name, disease column, similarity) where the mode's best differs, else None."""
+        found = self._by_mode.get(mode)
+        if found is None or gene < 0:
+            return None
+        value = float(found[0][gene])
+        if value == self._gene_best[gene] or value == -math.inf:
+            return None
+        k = int(found[1][gene])
+        ix = self._index
+        return value, ix.disease_ids[k], ix.disease_names[k], k, float(self._similarity[k])
 
 
 class _CaseEvidence:
@@ -295,7 +327,8 @@ class _Index:
         for cohort in (cases.cohorts if cases else ()):
             terms = frozenset(self._current(release, t) for t in cohort.terms) & self.term_index.keys()
             if terms:
-                diseases.append(Disease(cohort.id, cohort.name, terms, frozenset(), frozenset({cohort.gene})))
+                modes = frozenset(InheritanceMode(m) for m in cohort.modes)
+                diseases.append(Disease(cohort.id, cohort.name, terms, modes, frozenset({cohort.gene})))
                 disease_publication.append(publication_index[cohort.publication])
         self.disease_publication: IntArray = np.asarray(disease_publication, dtype=np.int64)
         # Genes under the gene model's symbols (see ``gene_symbols``): a renamed gene keeps its diseases.
@@ -369,7 +402,11 @@ class _Index:
         # Modes of inheritance of every column, as bits in ``Mode`` order (0: not stated, admits any).
         mode_bits = [sum(1 << list(Mode).index(m) for m in modes_from_labels(str(x) for x in d.inheritance))
                      for d in diseases]
-        self.disease_mode_bits: IntArray = np.asarray(mode_bits + [0] * len(self.pooled_genes), dtype=np.int64)
+        # A pooled column admits what any of its cohorts admits (every mode when one of them states none).
+        members = [self.pooled_member_columns(nd + u) for u in range(len(self.pooled_genes))]
+        pooled_bits = [0 if any(mode_bits[k] == 0 for k in m) else int(np.bitwise_or.reduce([mode_bits[k] for k in m]))
+                       for m in members]
+        self.disease_mode_bits: IntArray = np.asarray(mode_bits + pooled_bits, dtype=np.int64)
         self.genes = sorted({t[0] for t in triples})
         gene_pos = {g: i for i, g in enumerate(self.genes)}
         pairs = sorted((gene_pos[g], k, p) for g, k, p in triples)
@@ -619,8 +656,8 @@ class PhenotypeScorer:
         gene_best, best_disease = ix.best_per_gene(pair_adjusted)
         order = np.lexsort((np.arange(len(ix.genes)), -gene_best))
         # The same per mode of inheritance, over the diseases inherited that way (or of unknown mode).
-        by_mode = {mode: ix.best_per_gene(np.where(ix.pair_admits(mode), pair_adjusted, -np.inf))
-                   for mode in Mode}
+        modes = _ModeTable(ix, gene_best, similarity, {
+            mode.value: ix.best_per_gene(np.where(ix.pair_admits(mode), pair_adjusted, -np.inf)) for mode in Mode})
 
         evidence = _CaseEvidence(ix, query, ranks, reps, conflicts, withheld[0] if withheld is not None else None)
         genes = ix.genes
@@ -633,16 +670,8 @@ class PhenotypeScorer:
             if best_list[g] == -math.inf:  # everything known of the gene was withheld
                 continue
             d = disease_list[g]
-            modes: dict[str, tuple[float, str, str]] = {}
-            detail: dict[str, tuple[int, float]] = {}
-            for mode, (mode_best, mode_disease) in by_mode.items():
-                value = float(mode_best[g])
-                if value != best_list[g] and value != -math.inf:
-                    k = int(mode_disease[g])
-                    modes[mode.value] = (value, ix.disease_ids[k], ix.disease_names[k])
-                    detail[mode.value] = (k, sim_list[k])
             results[genes[g]] = GenePhenotypeMatch(genes[g], 1.0 - p_list[g], p_list[g], best_list[g], sim_list[d],
-                                                   ix.disease_ids[d], ix.disease_names[d], evidence, d, modes, detail)
+                                                   ix.disease_ids[d], ix.disease_names[d], evidence, d, modes, g)
         return results
 
     def _reverse(self, query: PhenotypeQuery) -> FloatArray:
