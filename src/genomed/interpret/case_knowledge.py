@@ -7,8 +7,9 @@ published patient with the gene, the diagnosis and the HPO features the authors 
 
 We read such a collection (GA4GH Phenopackets, one per line) into *published cohorts*: the patients
 of one publication with a causal variant in one gene, with the union of their observed features
-(what HPO's own annotations are too: features seen in some patients of the disease). Phenotype
-scoring treats each cohort as one more disease of its gene, and a published diagnosis that HPO
+(what HPO's own annotations are too: features seen in some patients of the disease), and the
+modes of inheritance their genotypes fit (one heterozygous variant: dominant; two alleles:
+recessive). Phenotype scoring treats each cohort as one more disease of its gene, and a published diagnosis that HPO
 knows (an OMIM or Orphanet id) links the gene to that disease even where HPO's gene annotations do
 not.
 
