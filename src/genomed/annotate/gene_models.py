@@ -145,7 +145,8 @@ def load_gff3(path: Path) -> list[Transcript]:
             _check_gff3_attributes(path, number, text)
             continue
         if kind in _PART_KINDS and "ID=gene:" not in text and "ID=transcript:" not in text:
-            parents, protein_id = _part_attributes(path, number, text)
+            part = _gff3_attributes(path, number, text)
+            parents, protein_id = part.get("Parent", ""), part.get("protein_id", "")
             for parent in parents.split(","):
                 parts.append((parent, kind, _interval(path, number, columns), protein_id, columns[7]))
             continue
@@ -178,36 +179,19 @@ def load_gff3(path: Path) -> list[Transcript]:
     return _finish(drafts.values(), genes)
 
 
+def _attribute_pairs(path: Path, number: int, text: str) -> Iterator[tuple[str, str]]:
+    """The ``key=value`` pairs of a GFF3 attribute column, values unescaped."""
+    for item in text.strip().strip(";").split(";"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"{path}, line {number}: attribute {item!r} is not key=value (is this a GTF file?)")
+        yield key.strip(), unquote(value) if "%" in value else value
+
+
 def _gff3_attributes(path: Path, number: int, text: str) -> dict[str, str]:
-    attributes: dict[str, str] = {}
-    for item in text.strip().strip(";").split(";"):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"{path}, line {number}: attribute {item!r} is not key=value (is this a GTF file?)")
-        attributes[key.strip()] = unquote(value) if "%" in value else value
-    return attributes
-
-
-def _part_attributes(path: Path, number: int, text: str) -> tuple[str, str]:
-    """``Parent`` and ``protein_id`` of an exon or CDS line, as :func:`_gff3_attributes` would read them.
-
-    Parts are two thirds of a GFF3's lines and only these two of their attributes are used.
-    """
-    parent = protein_id = ""
-    for item in text.strip().strip(";").split(";"):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"{path}, line {number}: attribute {item!r} is not key=value (is this a GTF file?)")
-        key = key.strip()
-        if key == "Parent":
-            parent = unquote(value) if "%" in value else value
-        elif key == "protein_id":
-            protein_id = unquote(value) if "%" in value else value
-    return parent, protein_id
+    return dict(_attribute_pairs(path, number, text))
 
 
 def _check_gff3_attributes(path: Path, number: int, text: str) -> None:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from genomed.annotate.consequence import BIT, NMD_WINDOW, from_bits
 from genomed.annotate.genetic_code import reverse_complement
 from genomed.annotate.model import TranscriptEffect, build_effect
-from genomed.annotate.snv_batch import effect_order, grouped, number_pairs, position_texts
+from genomed.annotate.snv_batch import effect_order, grouped, number_pairs, position_texts, protein_columns
 from genomed.annotate.transcript_table import TranscriptTable, splice_windows
 
 Ints = npt.NDArray[np.int64]
@@ -222,7 +222,6 @@ def _build(table: TranscriptTable, order: Ints, r: Ints, t: Ints, mask: Ints, in
     ids, genes, gene_ids, mane = table.ids, table.genes, table.gene_ids, table.mane
     proteins, heads, lengths = table.proteins, table.heads, table.protein_lengths
     numbers, bits = t[order].tolist(), mask[order].tolist()
-    n = len(order)
     terms = {m: from_bits(m) for m in set(bits)}
     consequences = [terms[m] for m in bits]
     ones = position_texts(first_base[order], first_offset[order], first_star[order])
@@ -237,15 +236,9 @@ def _build(table: TranscriptTable, order: Ints, r: Ints, t: Ints, mask: Ints, in
         else:
             bases = moved_text[p] or ""
             hgvs_c.append(f"{heads[number]}{one}_{two}ins{bases if forward else reverse_complement(bases)}")
-    hgvs_p: list[str | None] = [None] * n
-    cds_position: list[int | None] = [None] * n
-    protein_position: list[int | None] = [None] * n
-    ref_amino: list[str | None] = [None] * n
-    alt_amino: list[str | None] = [None] * n
-    nmd: list[bool | None] = [None] * n
     cds = in_cds[order]
-    for k in np.flatnonzero(splice_p[order] & ~cds).tolist():
-        hgvs_p[k] = f"{proteins[numbers[k]]}:p.?"
+    hgvs_p, cds_position, protein_position, ref_amino, alt_amino, nmd = protein_columns(
+        proteins, numbers, splice_p[order] & ~cds)
     chosen = np.flatnonzero(cds)
     for k, p, at, cds_first, escape_from, alone in zip(
             chosen.tolist(), order[chosen].tolist(),

@@ -205,6 +205,22 @@ def number_pairs(number: Ints, total: Ints, wanted: Bools) -> list[tuple[int, in
     return [shared[i] for i in inverse.tolist()]
 
 
+ProteinColumns = tuple[list[str | None], list[int | None], list[int | None], list[str | None], list[str | None],
+                       list[bool | None]]
+
+
+def protein_columns(proteins: Sequence[str], numbers: Sequence[int], protein_unknown: Bools) -> ProteinColumns:
+    """Empty per-pair protein fields (HGVS p., CDS and protein positions, residues, NMD), filled in by the caller.
+
+    Pairs in ``protein_unknown`` (a splice change outside the CDS) already read ``p.?``.
+    """
+    n = len(numbers)
+    hgvs_p: list[str | None] = [None] * n
+    for k in np.flatnonzero(protein_unknown).tolist():
+        hgvs_p[k] = f"{proteins[numbers[k]]}:p.?"
+    return hgvs_p, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n
+
+
 def position_texts(base: Ints, offset: Ints, star: Bools) -> list[str]:
     """HGVS positions as text: ``36``, ``-15``, ``*20``, ``36+10``, ``-15-2``, ``*20+3``.
 
@@ -237,7 +253,6 @@ def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: I
     ids, genes, gene_ids, mane = table.ids, table.genes, table.gene_ids, table.mane
     proteins, heads, lengths = table.proteins, table.heads, table.protein_lengths
     rows, numbers = pair_snv[order], t[order].tolist()
-    n = len(order)
     bits = mask[order]
     bits_list = bits.tolist()
     terms = {m: from_bits(m) for m in set(bits_list)}
@@ -247,15 +262,9 @@ def _build(table: TranscriptTable, order: Ints, pair_snv: Ints, t: Ints, mask: I
     changes = np.where(plus[order], rows, rows + len(refs)).tolist()
     texts = position_texts(base[order], offset[order], utr3[order])
     hgvs_c = [heads[x] + text + substitutions[c] for x, text, c in zip(numbers, texts, changes, strict=True)]
-    hgvs_p: list[str | None] = [None] * n
-    cds_position: list[int | None] = [None] * n
-    protein_position: list[int | None] = [None] * n
-    ref_amino: list[str | None] = [None] * n
-    alt_amino: list[str | None] = [None] * n
-    nmd: list[bool | None] = [None] * n
     cds = in_cds[order]
-    for k in np.flatnonzero(splice_p[order] & ~cds).tolist():
-        hgvs_p[k] = f"{proteins[numbers[k]]}:p.?"
+    hgvs_p, cds_position, protein_position, ref_amino, alt_amino, nmd = protein_columns(
+        proteins, numbers, splice_p[order] & ~cds)
     chosen = np.flatnonzero(cds)
     for k, cds_first, change, ref_code, alt_code, escape in zip(
             chosen.tolist(), *(column[order][chosen].tolist() for column in (first, kind, ref_aa, alt_aa, escapes)),
