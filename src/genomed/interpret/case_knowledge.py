@@ -23,7 +23,6 @@ validated on the very collection it learns from.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from genomed.annotate.model import Variant
+from genomed.annotate.releases import file_sha256
 from genomed.errors import ConfigurationError
 
 PUBLISHED_CASES_FILE = "phenopackets/phenopacket-store-train.jsonl.gz"
@@ -204,7 +204,7 @@ def load_case_knowledge(path: Path) -> CaseKnowledge:
     """Published cohorts from a phenopacket JSON-lines file (gzipped or not)."""
     from genomed.interpret.evaluation.published import read_cases
 
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = file_sha256(Path(path))
     packets = [packet for _, packet in read_cases(path)]
     return CaseKnowledge(Path(path).name, digest, build_cohorts(packets), reported_variants(packets))
 

@@ -108,22 +108,27 @@ def known_pathogenic(variant: Variant, clinvar: Callable[[Variant], ClinVarAsser
     return found is not None and found.pathogenic and found.stars >= 1
 
 
+def consequence_or_known(annotation: VariantAnnotation, config: FilterConfig,
+                         known: Callable[[Variant], bool] | None = None) -> bool:
+    """The consequence filter, which a variant already known to be pathogenic in a gene passes regardless.
+
+    A deep intronic or synonymous variant that ClinVar or a published patient's diagnosis names
+    must not be filtered away (Exomiser keeps ClinVar's pathogenic variants the same way).
+    """
+    return consequence_passes(annotation, config) or (
+        known is not None and bool(annotation.effects) and known(annotation.variant))
+
+
 def candidate_rows(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None],
                    max_af: npt.NDArray[np.float64], config: FilterConfig,
                    known: Callable[[Variant], bool] | None = None) -> npt.NDArray[np.int64]:
-    """Rows that pass quality, recessive-level frequency and consequence filters.
-
-    A variant already known to be pathogenic (``known``) in a gene passes whatever its consequence:
-    a deep intronic or synonymous variant that a published patient's diagnosis rests on must not
-    be filtered away (Exomiser keeps ClinVar's pathogenic variants the same way).
-    """
+    """Rows that pass quality, recessive-level frequency and consequence filters (see :func:`consequence_or_known`)."""
     keep = quality_mask(calls, config) & (max_af <= config.max_af_recessive)
     rows = np.flatnonzero(keep)
     out = []
     for row in rows.tolist():
         annotation = annotations[row]
-        if annotation is not None and (consequence_passes(annotation, config) or (
-                known is not None and annotation.effects and known(annotation.variant))):
+        if annotation is not None and consequence_or_known(annotation, config, known):
             out.append(row)
     return np.array(out, dtype=np.int64)
 
@@ -151,7 +156,7 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
         found = annotations[row]
         if found is not None:
             kept[int(row)] = found
-            if not consequence_passes(found, fc):
+            if known is not None and not consequence_passes(found, fc):
                 rescued.add(int(row))
     by_gene: dict[str, list[int]] = {}
     for row, annotation in kept.items():

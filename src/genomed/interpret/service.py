@@ -89,12 +89,13 @@ from genomed.interpret.acmg.protein import change_kind
 from genomed.interpret.acmg.result import CriterionResult
 from genomed.interpret.acmg.strength import Direction, Strength
 from genomed.interpret.case_data import REF, CaseCalls, Member, Role, read_case_vcfs
-from genomed.interpret.filters import consequence_passes, quality_mask
+from genomed.interpret.filters import quality_mask
 from genomed.interpret.panels import ACMG_SF_PANEL_ID, GenePanel, Inheritance, PanelLibrary, load_acmg_sf
 from genomed.interpret.prioritise import (
     CandidateVariant,
     GeneCandidate,
     PrioritisationConfig,
+    consequence_or_known,
     known_pathogenic,
     prioritise,
 )
@@ -875,10 +876,9 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
         annotations[row] = annotation
     published = scorer.cases.reported if scorer.cases is not None and build == "GRCh38" else None  # GRCh38 records
     clinvar_lookup = clinvar.by_variant if clinvar is not None else None
+    known = (lambda v: known_pathogenic(v, clinvar_lookup, published)) if clinvar_lookup or published else None
     kept_rows = [r for r in quality_rows.tolist()
-                 if consequence_passes(annotations[r], fc)  # type: ignore[arg-type]
-                 or (annotations[r].effects  # type: ignore[union-attr]
-                     and known_pathogenic(annotations[r].variant, clinvar_lookup, published))]  # type: ignore[union-attr]
+                 if consequence_or_known(annotations[r], fc, known)]  # type: ignore[arg-type]
     freqs = _frequencies(ctx, calls, kept_rows, plan.family_samples, gnomad, warnings)
 
     from genomed.interpret.hpo import gene_inheritance_modes
