@@ -174,6 +174,24 @@ def test_published_causal_variants_are_known_with_their_publications() -> None:
     assert knowledge.reported(Variant("chr15", 48_500_001, "C", "T")) == ()
 
 
+def test_published_variants_nearby_are_found_within_the_window_but_not_the_variant_itself() -> None:
+    from genomed.annotate.model import Variant
+
+    published = {Variant("chr15", 1_000, "C", "T"): frozenset({"PMID:1"}),
+                 Variant("chr15", 1_040, "G", "A"): frozenset({"PMID:2", "PMID:3"}),
+                 Variant("chr2", 1_010, "G", "A"): frozenset({"PMID:4"})}
+    knowledge = CaseKnowledge("t", "0" * 64, (), published)
+    assert knowledge.nearby(Variant("chr15", 1_002, "A", "G"), 3) == ("PMID:1",)
+    assert knowledge.nearby(Variant("chr15", 1_010, "A", "G"), 30) == ("PMID:1", "PMID:2", "PMID:3")
+    assert knowledge.nearby(Variant("chr15", 1_010, "A", "G"), 5) == ()
+    assert knowledge.nearby(Variant("chr15", 1_000, "C", "T"), 3) == ()  # itself is `reported`, not nearby
+    assert knowledge.nearby(Variant("chr15", 1_000, "C", "G"), 3) == ("PMID:1",)  # another change at the same base
+    assert knowledge.nearby(Variant("chr15", 1_035, "ACGTA", "A"), 1) == ("PMID:2", "PMID:3")  # a deletion's span
+    assert knowledge.nearby(Variant("chr15", 1_010, "A", "G"), 30, exclude_publications=["PMID:2"]) == (
+        "PMID:1", "PMID:3")
+    assert knowledge.nearby(Variant("chrX", 1_000, "A", "G"), 100) == ()
+
+
 class _Pheno:
     score = 0.5
 
@@ -203,6 +221,42 @@ def test_a_variant_published_as_causal_counts_as_pathogenic_and_says_where() -> 
     assert known.pathogenicity == 1.0 and known.publications == ("PMID:7",)
     assert ranked[1].variants[0].pathogenicity == pytest.approx(0.6)
     assert any("reported as causal in PMID:7" in line for line in ranked[0].evidence)
+
+
+def test_a_missense_change_next_to_a_published_causal_variant_scores_higher() -> None:
+    from genomed.interpret.case_data import HET
+    from genomed.interpret.prioritise import PrioritisationConfig, prioritise
+
+    calls, variants, annotations = _two_gene_case(("HOTSPOT", "ELSEWHERE"), "missense_variant", HET)
+    asked: list[int] = []
+
+    def nearby(variant: Any, window: int) -> tuple[str, ...]:
+        asked.append(window)
+        return ("PMID:8",) if variant == variants[0] else ()
+
+    pheno = {"HOTSPOT": _Pheno(), "ELSEWHERE": _Pheno()}
+    ranked = prioritise(calls, annotations, np.zeros(2), pheno, lambda g: {"AD"}, published_nearby=nearby)
+    assert [c.gene for c in ranked] == ["HOTSPOT", "ELSEWHERE"] and set(asked) == {30}
+    assert ranked[0].variants[0].pathogenicity == pytest.approx(0.8)
+    assert ranked[0].variants[0].nearby_publications == ("PMID:8",)
+    assert ranked[1].variants[0].pathogenicity == pytest.approx(0.6)
+    assert any("another patient's causal variant lies within a few bases (PMID:8)" in line
+               for line in ranked[0].evidence)
+    off = prioritise(calls, annotations, np.zeros(2), pheno, lambda g: {"AD"}, published_nearby=nearby,
+                     config=PrioritisationConfig(hotspot_window=0))
+    assert [c.variants[0].pathogenicity for c in off] == pytest.approx([0.6, 0.6])
+
+
+def test_only_a_protein_change_near_a_published_variant_is_raised() -> None:
+    from genomed.interpret.case_data import HET
+    from genomed.interpret.prioritise import prioritise
+
+    calls, _variants, annotations = _two_gene_case(("A", "B"), "splice_region_variant", HET)
+    ranked = prioritise(calls, annotations, np.zeros(2), {"A": _Pheno(), "B": _Pheno()}, lambda g: {"AD"},
+                        published_nearby=lambda v, w: ("PMID:8",))
+    assert len(ranked) == 2  # only protein changes are looked up
+    assert all(c.variants[0].nearby_publications == () and c.variants[0].pathogenicity == pytest.approx(0.35)
+               for c in ranked)
 
 
 def test_a_known_pathogenic_intronic_variant_passes_the_consequence_filter() -> None:

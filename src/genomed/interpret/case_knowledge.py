@@ -15,18 +15,22 @@ not.
 
 The causal variants they report are kept too: a variant already published as causal in another
 patient is evidence of pathogenicity, as a ClinVar record would be (many such reports never reach
-ClinVar). Every cohort and variant keeps its publication, for two reasons: the report names the publication a match came
-from, and a case is never scored with knowledge drawn from its own publication (see
+ClinVar); so is a variant a few bases from one (:meth:`CaseKnowledge.nearby`), the published-case
+form of ACMG/AMP's PM5 (another change of the same residue) and PM1 (a mutational hot spot).
+
+Every cohort and variant keeps its publication, for two reasons: the report names the publication
+a match came from, and a case is never scored with knowledge drawn from its own publication (see
 ``exclude_publications`` in :mod:`genomed.interpret.phenotype`), which is what lets genomed be
 validated on the very collection it learns from.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +82,34 @@ class CaseKnowledge:
     def reported(self, variant: Variant, *, exclude_publications: Collection[str] = ()) -> tuple[str, ...]:
         """The publications that report ``variant`` as causal, but those withheld (see the module docstring)."""
         return tuple(sorted(self.variants.get(variant, frozenset()) - set(exclude_publications)))
+
+    @cached_property
+    def _positions(self) -> dict[str, tuple[list[int], list[tuple[Variant, frozenset[str]]]]]:
+        """Per chromosome: the reported variants' positions, sorted, and the variants themselves."""
+        by_chrom: dict[str, list[tuple[int, Variant, frozenset[str]]]] = defaultdict(list)
+        for variant, publications in self.variants.items():
+            by_chrom[variant.chrom].append((variant.pos, variant, publications))
+        index = {}
+        for chrom, rows in by_chrom.items():
+            rows.sort(key=lambda row: (row[0], row[1].ref, row[1].alt))
+            index[chrom] = ([row[0] for row in rows], [(row[1], row[2]) for row in rows])
+        return index
+
+    def nearby(self, variant: Variant, window: int, *, exclude_publications: Collection[str] = ()) -> tuple[str, ...]:
+        """The publications that report a *different* causal variant within ``window`` bases of ``variant``.
+
+        A missense change next to (or at the same codon as) another patient's causal variant is more
+        likely damaging than one anywhere in the gene: residues where changes cause disease cluster
+        in functional sites. Publications withheld are left out as in :meth:`reported`.
+        """
+        positions, rows = self._positions.get(variant.chrom, ((), ()))
+        lo = bisect.bisect_left(positions, variant.pos - window)
+        hi = bisect.bisect_right(positions, variant.end + window)
+        found: set[str] = set()
+        for other, publications in rows[lo:hi]:
+            if other != variant:
+                found |= publications
+        return tuple(sorted(found - set(exclude_publications)))
 
     def provenance(self) -> dict[str, str]:
         """What an analysis records to be reproducible."""

@@ -25,7 +25,7 @@ from genomed.annotate.model import ClinVarAssertion, Variant, VariantAnnotation
 from genomed.interpret.case_data import CaseCalls
 from genomed.interpret.filters import FilterConfig, consequence_passes, quality_mask
 from genomed.interpret.inheritance import InheritanceMatch, Mode, gene_matches, modes_from_labels
-from genomed.interpret.scoring import CombinationModel, pathogenicity, rarity
+from genomed.interpret.scoring import PROTEIN_CHANGING, CombinationModel, pathogenicity, rarity
 
 DOMINANT_MODES = frozenset({Mode.AUTOSOMAL_DOMINANT, Mode.X_LINKED_DOMINANT, Mode.MITOCHONDRIAL})
 
@@ -45,11 +45,17 @@ class PrioritisationConfig:
     max_candidates: int = 50
     unexpected_mode: float = 0.5
     """Certainty factor of a mode not (yet) described for the gene, tried only when no known mode fits."""
+    hotspot_window: int = 30
+    """Bases around another patient's published causal variant within which a missense or in-frame
+    change counts as hitting a known site (see ``CaseKnowledge.nearby``)."""
+    hotspot_pathogenicity: float = 0.8
+    """The pathogenicity such a change is raised to (a plain missense has 0.6)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able, for provenance."""
         return {"filters": self.filters.as_dict(), "combination": self.combination.as_dict(),
-                "max_candidates": self.max_candidates, "unexpected_mode": self.unexpected_mode}
+                "max_candidates": self.max_candidates, "unexpected_mode": self.unexpected_mode,
+                "hotspot_window": self.hotspot_window, "hotspot_pathogenicity": self.hotspot_pathogenicity}
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class CandidateVariant:
     annotation: VariantAnnotation
     publications: tuple[str, ...] = ()
     """Publications that report this variant as causal in another patient."""
+    nearby_publications: tuple[str, ...] = ()
+    """Publications that report another causal variant within the hot-spot window (a protein change only)."""
 
 
 @dataclass(frozen=True)
@@ -139,12 +147,14 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
                clinvar: Callable[[Variant], ClinVarAssertion | None] | None = None,
                panel_genes: Iterable[str] | None = None,
                in_silico: Callable[[Variant], dict[str, float]] | None = None,
-               published: Callable[[Variant], Sequence[str]] | None = None) -> list[GeneCandidate]:
+               published: Callable[[Variant], Sequence[str]] | None = None,
+               published_nearby: Callable[[Variant, int], Sequence[str]] | None = None) -> list[GeneCandidate]:
     """Rank the case's genes (best first); ``annotations`` and ``max_af`` are aligned with ``calls`` rows.
 
     ``gene_modes`` gives a gene's known inheritance labels (AD, AR, XL, XLR, XLD, MT); a gene with
     none is tested against every mode. ``panel_genes`` restricts the analysis to a gene panel.
-    ``published`` gives the publications that report a variant as causal (see ``case_knowledge``).
+    ``published`` gives the publications that report a variant as causal, ``published_nearby``
+    those that report another causal variant within a window of bases (see ``case_knowledge``).
     """
     config = config or PrioritisationConfig()
     fc = config.filters
@@ -179,11 +189,14 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
                 clinvar_cache[row] = clinvar(annotation.variant) if clinvar else None
             scores = in_silico(annotation.variant) if in_silico else None
             reports = tuple(published(annotation.variant)) if published else ()
-            path, term = pathogenicity(annotation, gene, clinvar_cache[row], scores, published=bool(reports))
+            nearby = _nearby_reports(annotation, gene, published_nearby, config) if not reports else ()
+            path, term = pathogenicity(annotation, gene, clinvar_cache[row], scores, published=bool(reports),
+                                       near_published=config.hotspot_pathogenicity if nearby else 0.0)
             hgvs_c, hgvs_p = _effect_on(annotation, gene)
             af = float(max_af[row])
             per_row[row] = CandidateVariant(annotation.variant, calls.zygosity(row, 0, build), term, hgvs_c, hgvs_p,
-                                            af, path, path * rarity(af), clinvar_cache[row], annotation, reports)
+                                            af, path, path * rarity(af), clinvar_cache[row], annotation, reports,
+                                            nearby)
         pheno = phenotype.get(gene)
         pheno_score = float(pheno.score) if pheno is not None else 0.0
         similarity = None if pheno is None else float(getattr(pheno, "adjusted_similarity", pheno.score))
@@ -211,6 +224,17 @@ def prioritise(calls: CaseCalls, annotations: Sequence[VariantAnnotation | None]
     ranked = [GeneCandidate(c.gene, i + 1, c.combined_score, c.phenotype_score, c.variant_score, c.inheritance,
                             c.variants, c.phenotype, c.evidence) for i, c in enumerate(candidates)]
     return ranked
+
+
+def _nearby_reports(annotation: VariantAnnotation, gene: str,
+                    published_nearby: Callable[[Variant, int], Sequence[str]] | None,
+                    config: PrioritisationConfig) -> tuple[str, ...]:
+    """Publications of causal variants near a protein change on ``gene`` (empty for any other variant)."""
+    if published_nearby is None or config.hotspot_window <= 0:
+        return ()
+    if not any(e.gene_symbol == gene and PROTEIN_CHANGING.intersection(e.consequences) for e in annotation.effects):
+        return ()
+    return tuple(published_nearby(annotation.variant, config.hotspot_window))
 
 
 def _fitting_modes(calls: CaseCalls, gene: str, rows: Sequence[int], modes: frozenset[Mode], build: str,
@@ -254,5 +278,9 @@ def _evidence(gene: str, match: InheritanceMatch, variants: Sequence[CandidateVa
         if v.publications:
             more = f" and {len(v.publications) - 3} more" if len(v.publications) > 3 else ""
             text += f"; reported as causal in {', '.join(v.publications[:3])}{more}"
+        elif v.nearby_publications:
+            more = f" and {len(v.nearby_publications) - 3} more" if len(v.nearby_publications) > 3 else ""
+            text += (f"; another patient's causal variant lies within a few bases "
+                     f"({', '.join(v.nearby_publications[:3])}{more})")
         lines.append(text + ".")
     return tuple(lines)

@@ -5,7 +5,8 @@ The variant score is pathogenicity × rarity, the design Exomiser validated on r
 * pathogenicity by the most severe consequence (loss of function 1.0, missense and in-frame 0.6,
   splice region 0.35, …), replaced by a calibrated in-silico score when one is supplied, and set to 1
   for a variant ClinVar classifies pathogenic with at least one review star, or that another
-  published patient's diagnosis rests on (``genomed.interpret.case_knowledge``);
+  published patient's diagnosis rests on (``genomed.interpret.case_knowledge``), and raised for a
+  missense or in-frame change a few bases from such a variant (the residue or hot spot is known);
 * rarity ``1.13533 − 0.13533·e^(AF%)`` (1 when absent, falling to 0 at 2%), Exomiser's curve.
 
 The rank score adds the phenotype similarity and the weighted variant score: a perfect variant in
@@ -65,12 +66,20 @@ def rarity(max_af: float) -> float:
     return max(0.0, 1.13533 - 0.13533 * math.exp(percent))
 
 
+PROTEIN_CHANGING = frozenset({"missense_variant", "inframe_deletion", "inframe_insertion",
+                              "protein_altering_variant"})
+"""Consequences whose effect depends on where in the protein they fall."""
+
+
 def pathogenicity(annotation: VariantAnnotation, gene: str, clinvar: ClinVarAssertion | None = None,
-                  scores: dict[str, float] | None = None, *, published: bool = False) -> tuple[float, str]:
+                  scores: dict[str, float] | None = None, *, published: bool = False,
+                  near_published: float = 0.0) -> tuple[float, str]:
     """The variant's pathogenicity on ``gene`` in [0, 1], with the consequence that gave it.
 
     ``published``: the variant was reported as causal in another published patient, which counts
-    as a ClinVar pathogenic record does.
+    as a ClinVar pathogenic record does. ``near_published``: the pathogenicity a missense or
+    in-frame change is raised to because another patient's causal variant lies a few bases away
+    (0: none does).
     """
     on_gene = [e for e in annotation.effects if e.gene_symbol == gene]
     best, term = 0.0, (on_gene[0].most_severe if on_gene else "intergenic_variant")
@@ -81,6 +90,8 @@ def pathogenicity(annotation: VariantAnnotation, gene: str, clinvar: ClinVarAsse
                 best, term = value, consequence
     if scores and "REVEL" in scores and term == "missense_variant":
         best = max(0.1, min(1.0, scores["REVEL"]))
+    if near_published and term in PROTEIN_CHANGING:
+        best = max(best, near_published)
     if (clinvar is not None and clinvar.pathogenic and clinvar.stars >= 1) or published:
         best = 1.0
     return best, term

@@ -874,7 +874,9 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
                                                              workers=os.cpu_count() or 1)
     for row, annotation in zip(quality_rows.tolist(), batch, strict=True):
         annotations[row] = annotation
-    published = scorer.cases.reported if scorer.cases is not None and build == "GRCh38" else None  # GRCh38 records
+    on_grch38 = scorer.cases is not None and build == "GRCh38"  # published records are GRCh38
+    published = scorer.cases.reported if on_grch38 and scorer.cases is not None else None
+    published_nearby = scorer.cases.nearby if on_grch38 and scorer.cases is not None else None
     clinvar_lookup = clinvar.by_variant if clinvar is not None else None
     known = (lambda v: known_pathogenic(v, clinvar_lookup, published)) if clinvar_lookup or published else None
     kept_rows = [r for r in quality_rows.tolist()
@@ -895,7 +897,8 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
 
     ranked = prioritise(calls, annotations, freqs.max_af, phenotype, modes, build=build, config=config,
                         clinvar=clinvar_lookup,
-                        panel_genes=panel_obj.symbols() if panel_obj is not None else None, published=published)
+                        panel_genes=panel_obj.symbols() if panel_obj is not None else None, published=published,
+                        published_nearby=published_nearby)
     cx = _Context(calls, build, freqs, clinvar, _clinvar_spectrum(clinvar) if clinvar is not None else None,
                   de_novo_status, plan.overrides, modes, acmg_config)
     stored = []

@@ -183,8 +183,10 @@ class SpikeInEvaluator:
         cases = self.scorer.cases
         reported = None if cases is None else (
             lambda variant: cases.reported(variant, exclude_publications=withheld))
+        nearby = None if cases is None else (
+            lambda variant, window: cases.nearby(variant, window, exclude_publications=withheld))
         ranked = prioritise(calls, annotations, max_af, phenotype, self.gene_modes, config=self.config,
-                            published=reported)
+                            published=reported, published_nearby=nearby)
         genes = {self.scorer.model_symbol(g) for g in case.genes}  # a renamed gene, as the model names it
         rank = next((c.rank for c in ranked if c.gene in genes), None)
         gene = next(iter(sorted(genes)))
