@@ -234,3 +234,21 @@ def test_each_mode_of_inheritance_is_scored_against_the_diseases_inherited_that_
     disease_terms = _oracle_ic(release, default_scorer())[0][seen_as.disease_id]
     assert all(m.disease_term in disease_terms for m in seen_as.matches if m.information_content > 0)
     assert first.in_mode("no such mode") is first
+
+
+def test_a_genes_union_of_terms_is_scored_only_where_no_disease_is_linked_to_it() -> None:
+    """SCN2A's diseases carry its phenotype; the union of all its terms would match almost any patient."""
+    release = hpo.load_release()
+    linked = {g for d in release.diseases.values() if not d.id.startswith(hpo.GENE_LEVEL_PREFIX) for g in d.genes}
+    union_only = sorted(g for g, ids in release.gene_diseases.items()
+                        if ids and all(i.startswith(hpo.GENE_LEVEL_PREFIX) for i in ids) and g not in linked)
+    beside = sorted(g for g, ids in release.gene_diseases.items()
+                    if g in linked and any(i.startswith(hpo.GENE_LEVEL_PREFIX) for i in ids))
+    assert union_only and "SCN2A" in beside
+    default = PhenotypeScorer(release=release)
+    everything = PhenotypeScorer(ScoringParameters(gene_level_beside_diseases=True), release=release)
+    assert union_only[0] in default.genes  # a gene known only through its own annotations is still scored
+    terms = sorted(t for t in release.diseases[f"{hpo.GENE_LEVEL_PREFIX}SCN2A"].terms
+                   if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t])
+    assert not default.score_genes(terms)["SCN2A"].disease_id.startswith(hpo.GENE_LEVEL_PREFIX)
+    assert everything.score_genes(terms)["SCN2A"].disease_id == f"{hpo.GENE_LEVEL_PREFIX}SCN2A"

@@ -92,7 +92,14 @@ class ScoringParameters:
     orphanet: bool = True
     """Score Orphanet diseases as well as OMIM ones."""
     gene_level: bool = True
-    """Score a gene's whole annotation set where no single disease explains all of it (see ``hpo``)."""
+    """Score a gene's whole annotation set as a pseudo-disease where no disease is linked to the gene (see ``hpo``)."""
+    gene_level_beside_diseases: bool = False
+    """Also where diseases are linked but leave some of the gene's terms unexplained. Off: the union of
+    a pleiotropic gene's terms (SCN2A's, TTN's) matches almost any patient, and its linked diseases
+    already carry the phenotype (spiked exomes, 300 benchmark cases: 9 false first places came through
+    such unions against 2 true ones; without them top-1 0.780 → 0.787, top-5 0.847 → 0.850; on 300
+    development cases outside the benchmark top-1 stays 0.783, top-5 0.870 → 0.873, and 8 of the 10
+    causal genes that moved rose)."""
     mean_shift: float = 0.5
     """Fraction of each disease's expected similarity to a random term subtracted before ranking (see module doc)."""
     gene_count_penalty: float = 0.2
@@ -316,9 +323,18 @@ class _Index:
         self.anc_indptr, self.anc = _csr([[self.term_index[a] for a in release.closure[t] if a in self.term_index]
                                           for t in self.term_ids])
 
+        def scored(d: Disease) -> bool:
+            if d.id.startswith("ORPHA:"):
+                return params.orphanet
+            if d.id.startswith(GENE_LEVEL_PREFIX):
+                return params.gene_level and (params.gene_level_beside_diseases or not d.genes <= linked_genes)
+            return True
+
+        linked_genes = {g for d in release.diseases.values()
+                        if not d.id.startswith(GENE_LEVEL_PREFIX) and (params.orphanet or not d.id.startswith("ORPHA:"))
+                        for g in d.genes}
         diseases = sorted((d for d in release.diseases.values()
-                           if (params.orphanet or not d.id.startswith("ORPHA:"))
-                           and (params.gene_level or not d.id.startswith(GENE_LEVEL_PREFIX))
+                           if scored(d)
                            and d.genes and any(t in self.term_index for t in d.terms)), key=lambda d: d.id)
         # Published cohorts (see ``case_knowledge``) are diseases of their gene, tagged with their publication.
         self.publications: list[str] = sorted({c.publication for c in cases.cohorts}) if cases else []
@@ -587,6 +603,7 @@ class PhenotypeScorer:
                 "phenotype_parameters": (f"excluded_weight={p.excluded_weight} mean_shift={p.mean_shift} "
                                          f"gene_count_penalty={p.gene_count_penalty} "
                                          f"orphanet={p.orphanet} gene_level={p.gene_level} "
+                                         f"gene_level_beside_diseases={p.gene_level_beside_diseases} "
                                          f"null_terms={p.null_terms} seed={p.seed}"),
                 **(self.cases.provenance() if self.cases else {"published_cases": "none"})}
 
