@@ -252,3 +252,15 @@ def test_a_genes_union_of_terms_is_scored_only_where_no_disease_is_linked_to_it(
                    if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t])
     assert not default.score_genes(terms)["SCN2A"].disease_id.startswith(hpo.GENE_LEVEL_PREFIX)
     assert everything.score_genes(terms)["SCN2A"].disease_id == f"{hpo.GENE_LEVEL_PREFIX}SCN2A"
+
+
+def test_a_duplication_syndrome_is_not_offered_for_a_small_variant() -> None:
+    """17p11.2 microduplication (Potocki-Lupski) is linked to RAI1, but an SNV in RAI1 cannot cause it."""
+    release = hpo.load_release()
+    gains = {d.id for d in release.diseases.values() if d.copy_number_gain}
+    assert {"ORPHA:1713", "ORPHA:521258", "OMIM:300942"} <= gains and "OMIM:607864" not in gains
+    terms = sorted(t for t in release.diseases["ORPHA:1713"].terms if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t])
+    default = PhenotypeScorer(release=release).score_genes(terms)["RAI1"]
+    assert default.disease_id not in gains
+    everything = PhenotypeScorer(ScoringParameters(copy_number_gains=True), release=release).score_genes(terms)
+    assert everything["RAI1"].disease_id in gains

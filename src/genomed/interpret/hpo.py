@@ -46,6 +46,8 @@ Deliberately not a CURIE (no colon): it must never be exported as if it were an 
 """
 
 _HPO_ID = re.compile(r"^HP:\d{7}$")
+_COPY_NUMBER_GAIN = re.compile(
+    r"microduplication|contiguous gene duplication|\b(?:\d{1,2}|X|Y)[pq]\d[\w.]*\s+(?:du|tri)plication", re.I)
 
 
 class InheritanceMode(StrEnum):
@@ -140,6 +142,24 @@ class Disease:
     terms: frozenset[str]
     inheritance: frozenset[InheritanceMode]
     genes: frozenset[str]
+
+    @property
+    def copy_number_gain(self) -> bool:
+        """Whether the disease is a chromosomal duplication syndrome, which no small variant can cause.
+
+        Orphanet links such syndromes to their dosage-sensitive gene (17p11.2 microduplication to
+        RAI1, Xq25 microduplication to STAG2); a point variant in that gene is the opposite of the
+        mechanism. Read from the name: a duplication or triplication named by its cytoband, as a
+        microduplication or as a contiguous-gene duplication ("caudal duplication anomaly", a
+        malformation, is not one).
+
+        >>> none = frozenset()
+        >>> Disease("ORPHA:1713", "17p11.2 microduplication syndrome", none, none, none).copy_number_gain
+        True
+        >>> Disease("OMIM:607864", "Caudal duplication anomaly", none, none, none).copy_number_gain
+        False
+        """
+        return bool(_COPY_NUMBER_GAIN.search(self.name))
 
 
 @dataclass(frozen=True, slots=True)

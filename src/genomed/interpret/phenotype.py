@@ -100,6 +100,9 @@ class ScoringParameters:
     such unions against 2 true ones; without them top-1 0.780 → 0.787, top-5 0.847 → 0.850; on 300
     development cases outside the benchmark top-1 stays 0.783, top-5 0.870 → 0.873, and 8 of the 10
     causal genes that moved rose)."""
+    copy_number_gains: bool = False
+    """Score chromosomal duplication syndromes too (see ``Disease.copy_number_gain``): off, because the
+    variants ranked are small ones, which cannot cause them."""
     mean_shift: float = 0.5
     """Fraction of each disease's expected similarity to a random term subtracted before ranking (see module doc)."""
     gene_count_penalty: float = 0.2
@@ -324,6 +327,8 @@ class _Index:
                                           for t in self.term_ids])
 
         def scored(d: Disease) -> bool:
+            if d.copy_number_gain and not params.copy_number_gains:
+                return False
             if d.id.startswith("ORPHA:"):
                 return params.orphanet
             if d.id.startswith(GENE_LEVEL_PREFIX):
@@ -604,6 +609,7 @@ class PhenotypeScorer:
                                          f"gene_count_penalty={p.gene_count_penalty} "
                                          f"orphanet={p.orphanet} gene_level={p.gene_level} "
                                          f"gene_level_beside_diseases={p.gene_level_beside_diseases} "
+                                         f"copy_number_gains={p.copy_number_gains} "
                                          f"null_terms={p.null_terms} seed={p.seed}"),
                 **(self.cases.provenance() if self.cases else {"published_cases": "none"})}
 
