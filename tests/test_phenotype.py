@@ -264,3 +264,18 @@ def test_a_duplication_syndrome_is_not_offered_for_a_small_variant() -> None:
     assert default.disease_id not in gains
     everything = PhenotypeScorer(ScoringParameters(copy_number_gains=True), release=release).score_genes(terms)
     assert everything["RAI1"].disease_id in gains
+
+
+def test_a_gene_known_for_several_diseases_gains_by_their_number() -> None:
+    release = hpo.load_release()
+    plain = PhenotypeScorer(ScoringParameters(disease_count_weight=0.0), release=release)
+    weighted = PhenotypeScorer(ScoringParameters(disease_count_weight=0.1), release=release)
+    before, after = plain.score_genes(MARFAN), weighted.score_genes(MARFAN)
+    single = [g for g, ids in release.gene_diseases.items()
+              if g in before and len([i for i in ids if i.startswith("OMIM:")]) == 1 and len(ids) == 1]
+    many = [g for g, ids in release.gene_diseases.items() if g in before and len(ids) >= 5]
+    assert single and many
+    for gene in single[:20]:
+        assert after[gene].adjusted_similarity == pytest.approx(before[gene].adjusted_similarity)
+    for gene in many[:20]:
+        assert after[gene].adjusted_similarity >= before[gene].adjusted_similarity + 0.1 * math.log(2) - 1e-9
