@@ -157,7 +157,8 @@ def _oracle_ic(release: hpo.HpoRelease, scorer: PhenotypeScorer) -> tuple[dict[s
     """Disease phenotype terms and information content, counted the obvious way: sets of ancestors."""
     in_scope = {d.id: {t for t in d.terms if hpo.PHENOTYPIC_ABNORMALITY in release.closure[t]}
                 for d in release.diseases.values()
-                if d.genes and (scorer.params.orphanet or not d.id.startswith("ORPHA:"))}
+                if d.genes and (scorer.params.orphanet or not d.id.startswith("ORPHA:"))
+                and (scorer.params.copy_number_gains or not d.copy_number_gain)}
     real = [terms for did, terms in in_scope.items() if terms and not did.startswith(hpo.GENE_LEVEL_PREFIX)]
     for cohort in scorer.cases.cohorts if scorer.cases else ():  # diseases too, but not counted for IC
         current = {release.terms[t].replaced_by or t if release.terms[t].obsolete else t
