@@ -334,6 +334,12 @@ class _Index:
         self.anc_indptr, self.anc = _csr([[self.term_index[a] for a in release.closure[t] if a in self.term_index]
                                           for t in self.term_ids])
 
+        # Genes that some disease is linked to (a duplication syndrome included: such a gene's own
+        # union of terms is that syndrome's, so it must not come back as a pseudo-disease).
+        linked_genes = {g for d in release.diseases.values()
+                        if not d.id.startswith(GENE_LEVEL_PREFIX) and (params.orphanet or not d.id.startswith("ORPHA:"))
+                        for g in d.genes}
+
         def scored(d: Disease) -> bool:
             if d.copy_number_gain and not params.copy_number_gains:
                 return False
@@ -343,9 +349,6 @@ class _Index:
                 return params.gene_level and (params.gene_level_beside_diseases or not d.genes <= linked_genes)
             return True
 
-        linked_genes = {g for d in release.diseases.values()
-                        if not d.id.startswith(GENE_LEVEL_PREFIX) and (params.orphanet or not d.id.startswith("ORPHA:"))
-                        for g in d.genes}
         diseases = sorted((d for d in release.diseases.values()
                            if scored(d)
                            and d.genes and any(t in self.term_index for t in d.terms)), key=lambda d: d.id)
@@ -449,7 +452,8 @@ class _Index:
         self.disease_gene_count: IntArray = np.maximum(
             np.bincount(unique_pairs % len(self.disease_ids), minlength=len(self.disease_ids)), 1)
         gene_diseases = np.maximum(np.bincount(self.pair_gene[curated], minlength=len(self.genes)), 1)
-        self.pair_gene_disease_count: IntArray = gene_diseases[self.pair_gene]
+        # What the parameters add to every pair's score, the same for every case (see ``disease_count_weight``).
+        self.pair_offset: FloatArray = params.disease_count_weight * np.log(gene_diseases[self.pair_gene])
 
         # Null: random terms drawn from the real annotations, i.e. with the frequencies at which
         # features are actually recorded, not uniformly over an ontology full of rare leaves.
@@ -467,6 +471,9 @@ class _Index:
         # A disease whose random matches barely vary would make its tail a step: floor its spread.
         self.null_sd: FloatArray = np.maximum(sd, 0.25 * float(np.median(sd)))
         self.mean_shift = params.mean_shift
+        # What ranking subtracts from every disease's similarity, the same for every case (see the module).
+        self.disease_offset: FloatArray = -params.mean_shift * self.null_mean - params.gene_count_penalty * np.log(
+            self.disease_gene_count)
         self._tails: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._max_ic = float(self.ic.max())
 
@@ -677,16 +684,12 @@ class PhenotypeScorer:
         similarity -= self.params.excluded_weight * penalty / n
         if self.params.symmetric:
             similarity = (similarity + self._reverse(query)) / 2
-        adjusted = similarity - self.params.mean_shift * ix.null_mean
-        if self.params.gene_count_penalty:
-            adjusted = adjusted - self.params.gene_count_penalty * np.log(ix.disease_gene_count)
+        adjusted = similarity + ix.disease_offset
 
         # Each gene's best disease (ties: the first in id order), then genes best first (ties: by symbol).
         if withheld is not None:
             adjusted = np.where(withheld[0], -np.inf, adjusted)
-        pair_adjusted = adjusted[ix.pair_disease]
-        if self.params.disease_count_weight:
-            pair_adjusted = pair_adjusted + self.params.disease_count_weight * np.log(ix.pair_gene_disease_count)
+        pair_adjusted = adjusted[ix.pair_disease] + ix.pair_offset
         if withheld is not None:
             pair_adjusted = np.where(withheld[1], -np.inf, pair_adjusted)
         gene_best, best_disease = ix.best_per_gene(pair_adjusted)

@@ -874,9 +874,9 @@ def interpret_case(ctx: NodeContext, actor: str, *, case_reference: str, observe
                                                              workers=os.cpu_count() or 1)
     for row, annotation in zip(quality_rows.tolist(), batch, strict=True):
         annotations[row] = annotation
-    on_grch38 = scorer.cases is not None and build == "GRCh38"  # published records are GRCh38
-    published = scorer.cases.reported if on_grch38 and scorer.cases is not None else None
-    published_nearby = scorer.cases.nearby if on_grch38 and scorer.cases is not None else None
+    cases = scorer.cases if build == "GRCh38" else None  # published records are GRCh38
+    published = cases.reported if cases is not None else None
+    published_nearby = cases.nearby if cases is not None else None
     clinvar_lookup = clinvar.by_variant if clinvar is not None else None
     known = (lambda v: known_pathogenic(v, clinvar_lookup, published)) if clinvar_lookup or published else None
     kept_rows = [r for r in quality_rows.tolist()
